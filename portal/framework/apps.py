@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class FrameworkConfig(AppConfig):
+    name = "portal.framework"
+    label = "framework"
+    verbose_name = "Quality Assurance Framework"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from .roles import roles_sync_after_migrate
+
+        post_migrate.connect(roles_sync_after_migrate, sender=self)

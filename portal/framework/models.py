@@ -1,0 +1,288 @@
+"""Pages of the Quality Assurance Framework: home, framework, standards, exemplars, rubric."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from modelcluster.fields import ParentalManyToManyField
+from wagtail.contrib.routable_page.models import RoutablePageMixin, re_path
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import AbstractGroupApprovalTask, Page
+from wagtail.search import index
+
+from . import blocks
+from .rubric import DEFAULT_THRESHOLDS, GRADE_LABELS, validate_thresholds
+
+INTRO_FEATURES = ["bold", "italic", "link", "ol", "ul"]
+
+
+class PlanSection(models.Model):
+    """One of the statutory sections A–K of an EHC plan; reference data, loaded by migration."""
+
+    key = models.CharField(max_length=2, unique=True)
+    title = models.CharField(max_length=100)
+    statutory_description = models.TextField()
+    sort_order = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["sort_order"]
+
+    def __str__(self):
+        return f"{self.key}: {self.title}"
+
+
+class HomePage(Page):
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+    body = StreamField(blocks.ContentBlock(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
+    search_fields = [*Page.search_fields, index.SearchField("introduction")]
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = [
+        "framework.FrameworkPage",
+        "framework.StandardIndexPage",
+        "framework.ExemplarIndexPage",
+        "framework.RubricPage",
+        "local_offer.LocalOfferIndexPage",
+    ]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "home page"
+
+
+class FrameworkPage(Page):
+    """The Quality Assurance Framework: its tiers, principles and who does what."""
+
+    introduction = RichTextField(features=INTRO_FEATURES)
+    tiers = StreamField([("tier", blocks.TierBlock())], blank=True)
+    principles = StreamField([("principle", blocks.PrincipleBlock())], blank=True)
+    roles = StreamField([("role", blocks.RoleBlock())], blank=True)
+    body = StreamField(blocks.ContentBlock(), blank=True, help_text="Anything else to say.")
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        FieldPanel("tiers"),
+        FieldPanel("principles"),
+        FieldPanel("roles", heading="Who does what"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = []
+    max_count = 1
+
+    class Meta:
+        verbose_name = "quality assurance framework"
+
+
+class StandardIndexPage(Page):
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = ["framework.StandardPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "quality standards index"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["standards"] = (
+            StandardPage.objects.child_of(self).live().public().order_by("number")
+        )
+        return context
+
+
+class StandardPage(Page):
+    """One quality standard, linked to the rubric sections that evidence it."""
+
+    number = models.PositiveSmallIntegerField(help_text="Standards are listed in this order.")
+    summary = models.TextField(help_text="The standard in one or two sentences.")
+    body = StreamField(blocks.ContentBlock(), blank=True)
+    sections = ParentalManyToManyField(
+        PlanSection,
+        blank=True,
+        related_name="standards",
+        verbose_name="evidenced by rubric sections",
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        FieldRowPanel([FieldPanel("number")]),
+        FieldPanel("summary"),
+        FieldPanel("body"),
+        FieldPanel("sections", widget=forms.CheckboxSelectMultiple),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary")]
+    parent_page_types = ["framework.StandardIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "quality standard"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["rubric"] = RubricPage.objects.live().public().first()
+        return context
+
+
+class ExemplarIndexPage(Page):
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = ["framework.ExemplarPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "exemplars index"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["exemplars"] = (
+            ExemplarPage.objects.child_of(self)
+            .live()
+            .public()
+            .select_related("section")
+            .order_by("section__sort_order", "title")
+        )
+        return context
+
+
+class ExemplarPage(Page):
+    """“What good looks like” for one plan section: annotated good and weak excerpts."""
+
+    section = models.ForeignKey(PlanSection, on_delete=models.PROTECT, related_name="exemplars")
+    summary = models.TextField(help_text="What a good section does, in a sentence or two.")
+    excerpts = StreamField([("excerpt", blocks.ExcerptBlock())])
+    body = StreamField(blocks.ContentBlock(), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("section"),
+        FieldPanel("summary"),
+        HelpPanel(
+            "Excerpts must be anonymised: no names, dates of birth, addresses, schools or "
+            "anything else that could identify a child or family."
+        ),
+        FieldPanel("excerpts"),
+        FieldPanel("body"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary")]
+    parent_page_types = ["framework.ExemplarIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "exemplar"
+
+
+def _threshold_field(grade, default):
+    return models.DecimalField(
+        f"{GRADE_LABELS[grade]} from",
+        max_digits=5,
+        decimal_places=4,
+        default=default,
+        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(Decimal("1"))],
+        help_text="Lowest score (0 to 1) that earns this grade; a score equal to it earns it.",
+    )
+
+
+class RubricPage(RoutablePageMixin, Page):
+    """The audit rubric: plan sections with weighted criteria and grade thresholds.
+
+    An audit pins the revision of this page it was made under, so editing and publishing a
+    new revision never changes a recorded grade."""
+
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+    threshold_outstanding = _threshold_field("outstanding", DEFAULT_THRESHOLDS["outstanding"])
+    threshold_good = _threshold_field("good", DEFAULT_THRESHOLDS["good"])
+    threshold_requires_improvement = _threshold_field(
+        "requires_improvement", DEFAULT_THRESHOLDS["requires_improvement"]
+    )
+    sections = StreamField(blocks.RubricSectionsBlock(), blank=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel(
+                    [
+                        FieldPanel("threshold_outstanding"),
+                        FieldPanel("threshold_good"),
+                        FieldPanel("threshold_requires_improvement"),
+                    ]
+                )
+            ],
+            heading="Grade thresholds",
+            help_text="Below the Requires Improvement threshold a section or plan is "
+            "Inadequate.",
+        ),
+        FieldPanel("sections"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "audit rubric"
+
+    @re_path(r"^rubric\.json/$")
+    def json_route(self, request):
+        """The published rubric in the interchange format, for other areas and the curious."""
+        from .views import rubric_json_response
+
+        return rubric_json_response(self, filename=None)
+
+    @property
+    def thresholds(self):
+        return {
+            "outstanding": self.threshold_outstanding,
+            "good": self.threshold_good,
+            "requires_improvement": self.threshold_requires_improvement,
+        }
+
+    def clean(self):
+        super().clean()
+        values = {
+            grade: value for grade, value in self.thresholds.items() if value is not None
+        }
+        if len(values) == len(self.thresholds):
+            _, errors = validate_thresholds(values)
+            if errors:
+                raise ValidationError({"threshold_good": errors})
+
+
+class QALeadApprovalTask(AbstractGroupApprovalTask):
+    """Approval by a member of the chosen groups other than the person who submitted: no QA
+    lead approves their own change to the framework."""
+
+    def _requested_by(self, obj, user):
+        state = obj.current_workflow_state
+        return state is not None and state.requested_by_id == user.pk
+
+    def get_actions(self, obj, user):
+        if self._requested_by(obj, user):
+            return []
+        return super().get_actions(obj, user)
+
+    def get_task_states_user_can_moderate(self, user, **kwargs):
+        return (
+            super()
+            .get_task_states_user_can_moderate(user, **kwargs)
+            .exclude(workflow_state__requested_by=user)
+        )
+
+    @classmethod
+    def get_description(cls):
+        return "A member of the chosen groups, other than the submitter, approves"
+
+    class Meta:
+        verbose_name = "approval by another QA lead"
+        verbose_name_plural = "approvals by another QA lead"

@@ -1,0 +1,201 @@
+"""Rules for a rubric in the interchange format (DESIGN.md): validation with messages a QA
+lead understands, and the next stable key for a new criterion. Plain data in, plain data out."""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from .plan_sections import SECTION_KEYS
+
+GRADES = ("outstanding", "good", "requires_improvement", "inadequate")
+GRADE_LABELS = {
+    "outstanding": "Outstanding",
+    "good": "Good",
+    "requires_improvement": "Requires Improvement",
+    "inadequate": "Inadequate",
+}
+THRESHOLD_GRADES = ("outstanding", "good", "requires_improvement")
+DEFAULT_THRESHOLDS = {
+    "outstanding": Decimal("0.85"),
+    "good": Decimal("0.65"),
+    "requires_improvement": Decimal("0.40"),
+}
+CRITERION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
+
+NOT_AN_OBJECT = "The rubric must be a JSON object with “thresholds” and “sections”."
+NO_SECTIONS = "The rubric has no sections: add at least one plan section with its criteria."
+THRESHOLD_MISSING = "The {grade} threshold is missing."
+THRESHOLD_NOT_A_NUMBER = "The {grade} threshold “{value}” is not a number between 0 and 1."
+THRESHOLDS_OUT_OF_ORDER = (
+    "Grade thresholds must rise from Requires Improvement to Good to Outstanding, each above 0 "
+    "and at most 1 (got Requires Improvement {requires_improvement}, Good {good}, "
+    "Outstanding {outstanding})."
+)
+UNKNOWN_SECTION = (
+    "“{key}” is not a section of an EHC plan; use one of " + ", ".join(SECTION_KEYS) + "."
+)
+DUPLICATE_SECTION = "Section {key} appears more than once; each plan section is listed once."
+SECTION_TITLE_MISSING = "Section {key} needs a title."
+SECTION_NO_CRITERIA = "Section {key} has no criteria; every section needs at least one."
+BAD_WEIGHT = "{what} must have a whole-number weight of at least 1 (it has “{value}”)."
+BAD_FLAG = "{what}: “{field}” must be true or false."
+CRITERION_KEY_MISSING = "A criterion in section {section} has no key."
+CRITERION_KEY_FORMAT = (
+    "Criterion key “{key}” in section {section} may use only letters, digits, “.”, “-” and “_” "
+    "(at most 20 characters)."
+)
+DUPLICATE_CRITERION = "Criterion key {key} is used more than once; each criterion needs its own key."
+CRITERION_TEXT_MISSING = "Criterion {key} in section {section} needs its text."
+
+
+class RubricError(ValueError):
+    """An inconsistent rubric; `messages` lists every problem found, in rubric order."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        super().__init__(" ".join(self.messages))
+
+
+def _weight(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    return value
+
+
+def _threshold(value):
+    # Floats are read through their shortest repr ("0.85"), so 0.85 means exactly 0.85.
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def validate_thresholds(thresholds):
+    """Return the thresholds as Decimals keyed by grade, or the list of problems found."""
+    errors = []
+    parsed = {}
+    if not isinstance(thresholds, dict):
+        thresholds = {}
+    for grade in THRESHOLD_GRADES:
+        label = GRADE_LABELS[grade]
+        if grade not in thresholds or thresholds[grade] in (None, ""):
+            errors.append(THRESHOLD_MISSING.format(grade=label))
+            continue
+        number = _threshold(thresholds[grade])
+        if number is None:
+            errors.append(THRESHOLD_NOT_A_NUMBER.format(grade=label, value=thresholds[grade]))
+        else:
+            parsed[grade] = number
+    if not errors and not (
+        0 < parsed["requires_improvement"] < parsed["good"] < parsed["outstanding"] <= 1
+    ):
+        errors.append(THRESHOLDS_OUT_OF_ORDER.format(**parsed))
+    return parsed, errors
+
+
+def validate_rubric(data):
+    """Check a rubric in the interchange format and return it normalised (thresholds as
+    decimal strings, flags as booleans); raise RubricError listing every problem."""
+    if not isinstance(data, dict):
+        raise RubricError([NOT_AN_OBJECT])
+    thresholds, errors = validate_thresholds(data.get("thresholds"))
+    sections = data.get("sections")
+    if not isinstance(sections, list) or not sections:
+        errors.append(NO_SECTIONS)
+        sections = []
+
+    seen_sections = set()
+    seen_criteria = set()
+    normalised_sections = []
+    for section in sections:
+        if not isinstance(section, dict):
+            errors.append(NOT_AN_OBJECT)
+            continue
+        key = str(section.get("key", "")).strip()
+        if key not in SECTION_KEYS:
+            errors.append(UNKNOWN_SECTION.format(key=key))
+        elif key in seen_sections:
+            errors.append(DUPLICATE_SECTION.format(key=key))
+        seen_sections.add(key)
+        title = str(section.get("title") or "").strip()
+        if not title:
+            errors.append(SECTION_TITLE_MISSING.format(key=key))
+        weight = _weight(section.get("weight"))
+        if weight is None:
+            errors.append(BAD_WEIGHT.format(what=f"Section {key}", value=section.get("weight")))
+        flags = {}
+        for field in ("limiting", "may_be_not_applicable"):
+            value = section.get(field, False)
+            if not isinstance(value, bool):
+                errors.append(BAD_FLAG.format(what=f"Section {key}", field=field))
+            flags[field] = bool(value)
+
+        criteria = section.get("criteria")
+        if not isinstance(criteria, list) or not criteria:
+            errors.append(SECTION_NO_CRITERIA.format(key=key))
+            criteria = []
+        normalised_criteria = []
+        for criterion in criteria:
+            if not isinstance(criterion, dict):
+                errors.append(NOT_AN_OBJECT)
+                continue
+            ckey = str(criterion.get("key") or "").strip()
+            if not ckey:
+                errors.append(CRITERION_KEY_MISSING.format(section=key))
+            elif not CRITERION_KEY_PATTERN.match(ckey):
+                errors.append(CRITERION_KEY_FORMAT.format(key=ckey, section=key))
+            elif ckey in seen_criteria:
+                errors.append(DUPLICATE_CRITERION.format(key=ckey))
+            seen_criteria.add(ckey)
+            text = str(criterion.get("text") or "").strip()
+            if not text:
+                errors.append(CRITERION_TEXT_MISSING.format(key=ckey, section=key))
+            cweight = _weight(criterion.get("weight"))
+            if cweight is None:
+                errors.append(
+                    BAD_WEIGHT.format(what=f"Criterion {ckey}", value=criterion.get("weight"))
+                )
+            essential = criterion.get("essential", False)
+            if not isinstance(essential, bool):
+                errors.append(BAD_FLAG.format(what=f"Criterion {ckey}", field="essential"))
+            normalised_criteria.append(
+                {
+                    "key": ckey,
+                    "text": text,
+                    "weight": cweight,
+                    "essential": bool(essential),
+                    "guidance": str(criterion.get("guidance") or ""),
+                }
+            )
+        normalised_sections.append(
+            {
+                "key": key,
+                "title": title,
+                "weight": weight,
+                **flags,
+                "guidance": str(section.get("guidance") or ""),
+                "exemplars": [str(slug) for slug in section.get("exemplars") or []],
+                "criteria": normalised_criteria,
+            }
+        )
+    if errors:
+        raise RubricError(errors)
+    return {
+        "thresholds": {grade: str(thresholds[grade]) for grade in THRESHOLD_GRADES},
+        "sections": normalised_sections,
+    }
+
+
+def next_criterion_key(section_key, existing_keys):
+    """The next free key for a new criterion of a section, after the highest one in use,
+    so a key once given is never handed to a different criterion in the same rubric."""
+    separator = "." if section_key[-1].isdigit() else ""
+    prefix = f"{section_key}{separator}"
+    numbers = [
+        int(key[len(prefix):])
+        for key in existing_keys
+        if key.startswith(prefix) and key[len(prefix):].isdigit()
+    ]
+    return f"{prefix}{max(numbers, default=0) + 1}"

@@ -1,0 +1,91 @@
+"""Admin screens for exporting and importing a rubric as JSON."""
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from wagtail.models import Revision
+
+from .forms import NewRubricImportForm, RubricImportForm
+from .models import HomePage, RubricPage
+from .services import rubric_create, rubric_export, rubric_import
+
+IMPORTED_AS_DRAFT = (
+    "Imported as a draft revision. Check it, then submit it for approval by another QA lead."
+)
+UNMATCHED_EXEMPLARS = "These linked exemplars were not found here and were left out: {slugs}."
+
+
+def rubric_json_response(rubric, filename):
+    response = HttpResponse(
+        json.dumps(rubric_export(rubric), indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    if filename:
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _editable_rubric(request, page_id):
+    page = get_object_or_404(RubricPage, pk=page_id)
+    if not page.permissions_for_user(request.user).can_edit():
+        raise PermissionDenied
+    return page
+
+
+def export_view(request, page_id):
+    """Download the rubric as JSON: the latest draft, or ?revision=<id>."""
+    page = _editable_rubric(request, page_id)
+    revision_id = request.GET.get("revision")
+    if revision_id:
+        revision = get_object_or_404(
+            Revision.page_revisions, object_id=str(page.pk), pk=revision_id
+        )
+        rubric, label = revision.as_object(), f"revision-{revision.pk}"
+    else:
+        rubric, label = page.get_latest_revision_as_object(), "latest"
+    return rubric_json_response(rubric, f"{page.slug}-{label}.json")
+
+
+def _report(request, unmatched):
+    messages.success(request, IMPORTED_AS_DRAFT)
+    if unmatched:
+        messages.warning(request, UNMATCHED_EXEMPLARS.format(slugs=", ".join(unmatched)))
+
+
+def import_view(request, page_id):
+    """Replace the rubric's draft with an uploaded file, as a new revision."""
+    page = _editable_rubric(request, page_id)
+    form = RubricImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        _, unmatched = rubric_import(page, form.cleaned_data["file"], user=request.user)
+        _report(request, unmatched)
+        return redirect("wagtailadmin_pages:edit", page.pk)
+    return TemplateResponse(
+        request,
+        "framework/admin/rubric_import.html",
+        {"form": form, "page": page, "title": f"Import into “{page.title}”"},
+    )
+
+
+def import_new_view(request):
+    """Create a new draft rubric page under the home page from an uploaded file."""
+    home = HomePage.objects.first()
+    if home is None or not home.permissions_for_user(request.user).can_add_subpage():
+        raise PermissionDenied
+    form = NewRubricImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data["file"]
+        rubric, unmatched = rubric_create(
+            home, form.cleaned_data["title"], data, user=request.user
+        )
+        _report(request, unmatched)
+        return redirect("wagtailadmin_pages:edit", rubric.pk)
+    return TemplateResponse(
+        request,
+        "framework/admin/rubric_import.html",
+        {"form": form, "page": None, "title": "Import a new rubric"},
+    )
