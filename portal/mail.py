@@ -28,8 +28,13 @@ def message_to_dict(message):
             [str(content), mimetype] for content, mimetype in getattr(message, "alternatives", [])
         ],
         "attachments": [
-            [name, base64.b64encode(content if isinstance(content, bytes) else content.encode())
-             .decode("ascii"), mimetype]
+            [
+                name,
+                base64.b64encode(
+                    content if isinstance(content, bytes) else content.encode()
+                ).decode("ascii"),
+                mimetype,
+            ]
             for name, content, mimetype in (
                 attachment for attachment in message.attachments if isinstance(attachment, tuple)
             )

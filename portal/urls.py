@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from portal.framework import views as framework_views
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
@@ -22,4 +23,11 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [
+    re_path(
+        r"^(?P<page_path>(?:[\w\-]+/)*)rubric\.json$",
+        framework_views.public_rubric_json,
+        name="public_rubric_json",
+    ),
+    path("", include(wagtail_urls)),
+]

@@ -19,10 +19,20 @@ SMALL_RUBRIC = {
             "guidance": "<p>Look for the child's own voice.</p>",
             "exemplars": [],
             "criteria": [
-                {"key": "A1", "text": "The child's views are in their own words.",
-                 "weight": 3, "essential": True, "guidance": "Quotes, drawings, recordings."},
-                {"key": "A2", "text": "Parents' views are recorded.",
-                 "weight": 1, "essential": False, "guidance": ""},
+                {
+                    "key": "A1",
+                    "text": "The child's views are in their own words.",
+                    "weight": 3,
+                    "essential": True,
+                    "guidance": "Quotes, drawings, recordings.",
+                },
+                {
+                    "key": "A2",
+                    "text": "Parents' views are recorded.",
+                    "weight": 1,
+                    "essential": False,
+                    "guidance": "",
+                },
             ],
         },
         {
@@ -34,8 +44,13 @@ SMALL_RUBRIC = {
             "guidance": "",
             "exemplars": [],
             "criteria": [
-                {"key": "J1", "text": "The budget's use is set out.",
-                 "weight": 1, "essential": False, "guidance": ""},
+                {
+                    "key": "J1",
+                    "text": "The budget's use is set out.",
+                    "weight": 1,
+                    "essential": False,
+                    "guidance": "",
+                },
             ],
         },
     ],

@@ -1,18 +1,12 @@
 """StreamField blocks for the framework, standards, exemplars and rubric pages."""
 
+import re
+
 from wagtail import blocks
 from wagtail.blocks.stream_block import StreamBlockValidationError
-from wagtail.blocks.struct_block import StructBlockValidationError
 
 from .plan_sections import SECTION_CHOICES
-from .rubric import (
-    CRITERION_KEY_FORMAT,
-    CRITERION_KEY_PATTERN,
-    DEFAULT_THRESHOLDS,
-    RubricError,
-    next_criterion_key,
-    validate_rubric,
-)
+from .rubric import DEFAULT_THRESHOLDS, RubricError, validate_rubric
 
 RICH_TEXT_FEATURES = ["h3", "h4", "bold", "italic", "ol", "ul", "link", "document-link"]
 
@@ -153,8 +147,7 @@ class RubricSectionBlock(blocks.StructBlock):
     weight = blocks.IntegerBlock(min_value=1, default=1)
     limiting = blocks.BooleanBlock(
         required=False,
-        help_text="If this section is Inadequate, the whole plan is at best Requires "
-        "Improvement.",
+        help_text="If this section is Inadequate, the whole plan is at best Requires Improvement.",
     )
     may_be_not_applicable = blocks.BooleanBlock(
         required=False, help_text="Auditors may mark this section not applicable."
@@ -167,27 +160,6 @@ class RubricSectionBlock(blocks.StructBlock):
         label="Linked exemplars",
     )
     criteria = blocks.ListBlock(CriterionBlock(), min_num=1)
-
-    def clean(self, value):
-        # Give new criteria the section's next free key, and refuse clashes within the
-        # section here so the error sits beside the offending criterion.
-        value = super().clean(value)
-        section_key = value["key"]
-        keys = [criterion["key"].strip() for criterion in value["criteria"] if criterion["key"]]
-        for criterion in value["criteria"]:
-            if not criterion["key"].strip():
-                criterion["key"] = next_criterion_key(section_key, keys)
-                keys.append(criterion["key"])
-            else:
-                criterion["key"] = criterion["key"].strip()
-        bad = [key for key in keys if not CRITERION_KEY_PATTERN.match(key)]
-        if bad:
-            raise StructBlockValidationError(
-                non_block_errors=[
-                    CRITERION_KEY_FORMAT.format(key=key, section=section_key) for key in bad
-                ]
-            )
-        return value
 
     class Meta:
         icon = "doc-full"
@@ -220,11 +192,30 @@ class RubricSectionsBlock(blocks.StreamBlock):
         # sections) are the interchange format's rules: check them with the same code.
         value = super().clean(value)
         sections = [section_value_to_dict(child.value) for child in value]
+        # New criteria are left without a key here; the rubric page gives them one
+        # (RubricPage.clean), knowing every key earlier revisions used.
+        for number, criterion in enumerate(
+            criterion for section in sections for criterion in section["criteria"]
+        ):
+            criterion["key"] = criterion["key"].strip() or f"new-{number}"
         try:
             validate_rubric({"thresholds": DEFAULT_THRESHOLDS, "sections": sections})
         except RubricError as error:
             raise StreamBlockValidationError(non_block_errors=error.messages) from error
         return value
+
+
+# The rich text editor tags each paragraph with a block key of its own; it means nothing to
+# another area importing the rubric, and would make every export differ.
+EDITOR_BLOCK_KEY = re.compile(r'\sdata-block-key="[^"]*"')
+
+
+EMPTY_RICH_TEXT = re.compile(r"^(\s*<p>\s*</p>)*\s*$")
+
+
+def _clean_rich_text(value):
+    html = EDITOR_BLOCK_KEY.sub("", value.source) if value else ""
+    return "" if EMPTY_RICH_TEXT.match(html) else html
 
 
 def section_value_to_dict(value):
@@ -235,7 +226,7 @@ def section_value_to_dict(value):
         "weight": value["weight"],
         "limiting": bool(value["limiting"]),
         "may_be_not_applicable": bool(value["may_be_not_applicable"]),
-        "guidance": value["guidance"].source if value["guidance"] else "",
+        "guidance": _clean_rich_text(value["guidance"]),
         "exemplars": [page.slug for page in value["exemplars"] if page],
         "criteria": [
             {

@@ -1,8 +1,15 @@
+from django.conf import settings
+
 from .selectors import site_navigation_pages
 
 
 def site_navigation(request):
-    """The public site's main navigation: the home page's live, public, in-menu children."""
+    """The public site's main navigation (the home page's live, public, in-menu children) and
+    the area's name (WAGTAIL_SITE_NAME) for its header; not `site_name`, which Django's
+    LoginView sets to the host name."""
     if request.path.startswith("/admin/"):
         return {}
-    return {"site_navigation": site_navigation_pages(request)}
+    return {
+        "site_navigation": site_navigation_pages(request),
+        "area_name": settings.WAGTAIL_SITE_NAME,
+    }

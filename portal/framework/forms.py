@@ -1,13 +1,6 @@
-import json
-
 from django import forms
 
-from .rubric import RubricError, validate_rubric
-
-MAX_RUBRIC_BYTES = 1024 * 1024
-FILE_TOO_LARGE = "The file is larger than 1 MB; a rubric file is a few kilobytes."
-NOT_UTF8 = "The file is not UTF-8 text; export the rubric again as JSON."
-NOT_JSON = "The file is not valid JSON (line {line}, column {column}: {problem})."
+from .rubric import FILE_TOO_LARGE, MAX_RUBRIC_BYTES, RubricError, rubric_from_bytes
 
 
 class RubricImportForm(forms.Form):
@@ -18,20 +11,11 @@ class RubricImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        # Refuse an oversized upload before reading it into memory.
         if upload.size > MAX_RUBRIC_BYTES:
             raise forms.ValidationError(FILE_TOO_LARGE)
         try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise forms.ValidationError(NOT_UTF8) from error
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                NOT_JSON.format(line=error.lineno, column=error.colno, problem=error.msg)
-            ) from error
-        try:
-            return validate_rubric(data)
+            return rubric_from_bytes(upload.read())
         except RubricError as error:
             raise forms.ValidationError(error.messages) from error
 

@@ -7,14 +7,22 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from modelcluster.fields import ParentalManyToManyField
-from wagtail.contrib.routable_page.models import RoutablePageMixin, re_path
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import AbstractGroupApprovalTask, Page
 from wagtail.search import index
 
 from . import blocks
-from .rubric import DEFAULT_THRESHOLDS, GRADE_LABELS, validate_thresholds
+from .blocks import section_value_to_dict
+from .rubric import (
+    DEFAULT_THRESHOLDS,
+    GRADE_LABELS,
+    next_criterion_key,
+    retired_key_conflicts,
+    retired_keys,
+    validate_thresholds,
+)
+from .selectors import rubric_criterion_history
 
 INTRO_FEATURES = ["bold", "italic", "link", "ol", "ul"]
 
@@ -181,6 +189,11 @@ class ExemplarPage(Page):
     class Meta:
         verbose_name = "exemplar"
 
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["rubric"] = RubricPage.objects.live().public().first()
+        return context
+
 
 def _threshold_field(grade, default):
     return models.DecimalField(
@@ -193,7 +206,7 @@ def _threshold_field(grade, default):
     )
 
 
-class RubricPage(RoutablePageMixin, Page):
+class RubricPage(Page):
     """The audit rubric: plan sections with weighted criteria and grade thresholds.
 
     An audit pins the revision of this page it was made under, so editing and publishing a
@@ -221,8 +234,7 @@ class RubricPage(RoutablePageMixin, Page):
                 )
             ],
             heading="Grade thresholds",
-            help_text="Below the Requires Improvement threshold a section or plan is "
-            "Inadequate.",
+            help_text="Below the Requires Improvement threshold a section or plan is Inadequate.",
         ),
         FieldPanel("sections"),
     ]
@@ -232,13 +244,6 @@ class RubricPage(RoutablePageMixin, Page):
 
     class Meta:
         verbose_name = "audit rubric"
-
-    @re_path(r"^rubric\.json/$")
-    def json_route(self, request):
-        """The published rubric in the interchange format, for other areas and the curious."""
-        from .views import rubric_json_response
-
-        return rubric_json_response(self, filename=None)
 
     @property
     def thresholds(self):
@@ -250,13 +255,30 @@ class RubricPage(RoutablePageMixin, Page):
 
     def clean(self):
         super().clean()
-        values = {
-            grade: value for grade, value in self.thresholds.items() if value is not None
-        }
+        values = {grade: value for grade, value in self.thresholds.items() if value is not None}
         if len(values) == len(self.thresholds):
             _, errors = validate_thresholds(values)
             if errors:
                 raise ValidationError({"threshold_good": errors})
+        conflicts = self.assign_criterion_keys(rubric_criterion_history(self))
+        if conflicts:
+            raise ValidationError(conflicts)
+
+    def assign_criterion_keys(self, history):
+        """Give each new (blank-keyed) criterion its section's next key never used in any
+        revision; return the problems with keys taken from removed criteria."""
+        last_wording, _ = retired_keys(history)
+        criteria = [
+            (child.value["key"], criterion)
+            for child in self.sections
+            for criterion in child.value["criteria"]
+        ]
+        used = set(last_wording) | {c["key"].strip() for _, c in criteria if c["key"]}
+        for section_key, criterion in criteria:
+            criterion["key"] = criterion["key"].strip() or next_criterion_key(section_key, used)
+            used.add(criterion["key"])
+        sections = [section_value_to_dict(child.value) for child in self.sections]
+        return retired_key_conflicts(history, sections)
 
 
 class QALeadApprovalTask(AbstractGroupApprovalTask):

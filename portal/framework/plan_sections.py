@@ -25,9 +25,7 @@ PLAN_SECTIONS = (
         "The child or young person's social care needs which are related to their SEN or to a "
         "disability.",
     ),
-    PlanSection(
-        "E", "Outcomes", "The outcomes sought for the child or the young person."
-    ),
+    PlanSection("E", "Outcomes", "The outcomes sought for the child or the young person."),
     PlanSection(
         "F",
         "Special educational provision",

@@ -1,6 +1,8 @@
-"""Rules for a rubric in the interchange format (DESIGN.md): validation with messages a QA
-lead understands, and the next stable key for a new criterion. Plain data in, plain data out."""
+"""Rules for a rubric in the interchange format (DESIGN.md): reading a rubric file, validation
+with messages a QA lead understands, and the next stable key for a new criterion. Plain data
+in, plain data out."""
 
+import json
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -25,6 +27,9 @@ NOT_AN_OBJECT = "The rubric must be a JSON object with “thresholds” and “s
 NO_SECTIONS = "The rubric has no sections: add at least one plan section with its criteria."
 THRESHOLD_MISSING = "The {grade} threshold is missing."
 THRESHOLD_NOT_A_NUMBER = "The {grade} threshold “{value}” is not a number between 0 and 1."
+THRESHOLD_TOO_PRECISE = (
+    "The {grade} threshold “{value}” has more than four decimal places; round it to four."
+)
 THRESHOLDS_OUT_OF_ORDER = (
     "Grade thresholds must rise from Requires Improvement to Good to Outstanding, each above 0 "
     "and at most 1 (got Requires Improvement {requires_improvement}, Good {good}, "
@@ -43,8 +48,15 @@ CRITERION_KEY_FORMAT = (
     "Criterion key “{key}” in section {section} may use only letters, digits, “.”, “-” and “_” "
     "(at most 20 characters)."
 )
-DUPLICATE_CRITERION = "Criterion key {key} is used more than once; each criterion needs its own key."
+DUPLICATE_CRITERION = (
+    "Criterion key {key} is used more than once; each criterion needs its own key."
+)
 CRITERION_TEXT_MISSING = "Criterion {key} in section {section} needs its text."
+
+MAX_RUBRIC_BYTES = 1024 * 1024
+FILE_TOO_LARGE = "The file is larger than 1 MB; a rubric file is a few kilobytes."
+NOT_UTF8 = "The file is not UTF-8 text; export the rubric again as JSON."
+NOT_JSON = "The file is not valid JSON (line {line}, column {column}: {problem})."
 
 
 class RubricError(ValueError):
@@ -86,6 +98,10 @@ def validate_thresholds(thresholds):
         number = _threshold(thresholds[grade])
         if number is None:
             errors.append(THRESHOLD_NOT_A_NUMBER.format(grade=label, value=thresholds[grade]))
+        elif number.as_tuple().exponent < -4:
+            # The rubric page stores thresholds to four places; refuse more here, in words,
+            # rather than fail when the page is saved.
+            errors.append(THRESHOLD_TOO_PRECISE.format(grade=label, value=thresholds[grade]))
         else:
             parsed[grade] = number
     if not errors and not (
@@ -188,14 +204,69 @@ def validate_rubric(data):
     }
 
 
+def rubric_from_bytes(data):
+    """Read a rubric file (UTF-8 JSON, with or without a byte-order mark) and return it
+    validated and normalised; raise RubricError listing every problem."""
+    if len(data) > MAX_RUBRIC_BYTES:
+        raise RubricError([FILE_TOO_LARGE])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RubricError([NOT_UTF8]) from error
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RubricError(
+            [NOT_JSON.format(line=error.lineno, column=error.colno, problem=error.msg)]
+        ) from error
+    return validate_rubric(parsed)
+
+
+RETIRED_KEY_REUSED = (
+    "Criterion key {key} belonged to a criterion removed in an earlier revision (“{old}”); "
+    "audits made then still use it. Give this criterion a new key, or leave the key blank."
+)
+
+
+def criterion_texts(sections):
+    """{criterion key: text} for sections in the interchange format."""
+    return {
+        criterion["key"]: criterion["text"]
+        for section in sections
+        for criterion in section["criteria"]
+        if criterion["key"]
+    }
+
+
+def retired_keys(history):
+    """{key: last wording} of every criterion key that earlier revisions used (oldest first,
+    each a {key: text} dict), and the keys of the latest revision."""
+    last_wording = {}
+    for texts in history:
+        last_wording.update(texts)
+    return last_wording, set(history[-1]) if history else set()
+
+
+def retired_key_conflicts(history, sections):
+    """Messages for criteria that take the key of a criterion removed in an earlier revision
+    but say something else, so one key never means two different questions. Bringing a
+    removed criterion back unchanged (a rollback) is fine."""
+    last_wording, current = retired_keys(history)
+    return [
+        RETIRED_KEY_REUSED.format(key=key, old=last_wording[key])
+        for key, text in criterion_texts(sections).items()
+        if key in last_wording and key not in current and text != last_wording[key]
+    ]
+
+
 def next_criterion_key(section_key, existing_keys):
-    """The next free key for a new criterion of a section, after the highest one in use,
-    so a key once given is never handed to a different criterion in the same rubric."""
+    """The next free key for a new criterion of a section, after the highest one in use or
+    ever used (pass both), so a key once given is never handed to a different criterion."""
     separator = "." if section_key[-1].isdigit() else ""
     prefix = f"{section_key}{separator}"
     numbers = [
-        int(key[len(prefix):])
+        int(key[len(prefix) :])
         for key in existing_keys
-        if key.startswith(prefix) and key[len(prefix):].isdigit()
+        if key.startswith(prefix) and key[len(prefix) :].isdecimal()
     ]
     return f"{prefix}{max(numbers, default=0) + 1}"

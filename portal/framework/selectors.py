@@ -1,5 +1,7 @@
 """Reads of framework content for templates and views."""
 
+import json
+
 from wagtail.models import Page, Site
 
 
@@ -16,3 +18,23 @@ def published_rubric(page_id):
     from .models import RubricPage
 
     return RubricPage.objects.live().public().filter(pk=page_id).first()
+
+
+def _criteria_in_stream(raw):
+    """{key: text} of the criteria in a rubric's stored sections (raw StreamField JSON)."""
+    sections = json.loads(raw) if isinstance(raw, str) else raw or []
+    texts = {}
+    for section in sections:
+        for item in section.get("value", {}).get("criteria", []):
+            criterion = item.get("value", item) if "type" in item else item
+            if criterion.get("key"):
+                texts[criterion["key"]] = criterion.get("text", "")
+    return texts
+
+
+def rubric_criterion_history(rubric):
+    """The criteria ({key: text}) of every saved revision of a rubric page, oldest first."""
+    if rubric.pk is None:
+        return []
+    contents = rubric.revisions.order_by("created_at", "pk").values_list("content", flat=True)
+    return [_criteria_in_stream(content.get("sections")) for content in contents]

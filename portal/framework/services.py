@@ -40,8 +40,11 @@ def _section_raw(section, exemplar_ids):
             "limiting": section["limiting"],
             "may_be_not_applicable": section["may_be_not_applicable"],
             "guidance": section["guidance"],
-            "exemplars": [_list_item(exemplar_ids[slug]) for slug in section["exemplars"]
-                          if slug in exemplar_ids],
+            "exemplars": [
+                _list_item(exemplar_ids[slug])
+                for slug in section["exemplars"]
+                if slug in exemplar_ids
+            ],
             "criteria": [_list_item(criterion) for criterion in section["criteria"]],
         },
     }
@@ -64,7 +67,9 @@ def rubric_import(rubric, data, user=None):
     be submitted for approval. Returns (revision, exemplar slugs not found here).
     Raises RubricError (a ValueError) listing every problem; nothing is saved then."""
     data = validate_rubric(data)
-    rubric = rubric.get_latest_revision_as_object()
+    # A fresh copy: with no unpublished changes Wagtail hands back the page object itself,
+    # and the caller's (live) page must not be left holding the imported draft.
+    rubric = RubricPage.objects.get(pk=rubric.pk).get_latest_revision_as_object()
     unmatched = _apply(rubric, data)
     rubric.full_clean()
     revision = rubric.save_revision(user=user, log_action=True)

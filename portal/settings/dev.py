@@ -5,7 +5,7 @@ from .base import *  # noqa: F403
 from .base import env, env_list
 
 DEBUG = True
-SECRET_KEY = env.get("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")  # noqa: S105
+SECRET_KEY = env.get("SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 EMAIL_DELIVERY_BACKEND = env.get(
     "EMAIL_DELIVERY_BACKEND", "django.core.mail.backends.console.EmailBackend"

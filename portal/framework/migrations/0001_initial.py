@@ -11,130 +11,739 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('wagtailcore', '0098_apitoken'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("wagtailcore", "0098_apitoken"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExemplarIndexPage',
+            name="ExemplarIndexPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField(blank=True)),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField(blank=True)),
             ],
             options={
-                'verbose_name': 'exemplars index',
+                "verbose_name": "exemplars index",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
         migrations.CreateModel(
-            name='FrameworkPage',
+            name="FrameworkPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField()),
-                ('tiers', wagtail.fields.StreamField([('tier', 5)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {'help_text': 'For example “Multi-agency qualitative audits”.'}), 1: ('wagtail.blocks.TextBlock', (), {'help_text': 'One or two sentences: why this tier exists.'}), 2: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 3: ('wagtail.blocks.CharBlock', (), {'help_text': 'Who carries it out.'}), 4: ('wagtail.blocks.CharBlock', (), {'help_text': 'How often, for example “Monthly”.'}), 5: ('wagtail.blocks.StructBlock', [[('name', 0), ('purpose', 1), ('what_happens', 2), ('who', 3), ('frequency', 4)]], {})})),
-                ('principles', wagtail.fields.StreamField([('principle', 2)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {}), 1: ('wagtail.blocks.TextBlock', (), {}), 2: ('wagtail.blocks.StructBlock', [[('title', 0), ('text', 1)]], {})})),
-                ('roles', wagtail.fields.StreamField([('role', 3)], blank=True, block_lookup={0: ('wagtail.blocks.CharBlock', (), {}), 1: ('wagtail.blocks.CharBlock', (), {'help_text': 'Education, health, social care, SEND service, …'}), 2: ('wagtail.blocks.TextBlock', (), {}), 3: ('wagtail.blocks.StructBlock', [[('role', 0), ('agency', 1), ('responsibilities', 2)]], {})})),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('callout', 4)], blank=True, block_lookup={0: ('portal.framework.blocks.HeadingBlock', (), {}), 1: ('wagtail.blocks.RichTextBlock', (), {'description': 'Rich text: paragraphs, lists and links', 'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'icon': 'pilcrow', 'preview_value': '<p>Every plan is read against the same quality standards.</p>', 'template': 'framework/blocks/paragraph.html'}), 2: ('wagtail.blocks.CharBlock', (), {}), 3: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 4: ('wagtail.blocks.StructBlock', [[('title', 2), ('text', 3)]], {})}, help_text='Anything else to say.')),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField()),
+                (
+                    "tiers",
+                    wagtail.fields.StreamField(
+                        [("tier", 5)],
+                        blank=True,
+                        block_lookup={
+                            0: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "For example “Multi-agency qualitative audits”."},
+                            ),
+                            1: (
+                                "wagtail.blocks.TextBlock",
+                                (),
+                                {"help_text": "One or two sentences: why this tier exists."},
+                            ),
+                            2: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            3: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "Who carries it out."},
+                            ),
+                            4: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "How often, for example “Monthly”."},
+                            ),
+                            5: (
+                                "wagtail.blocks.StructBlock",
+                                [
+                                    [
+                                        ("name", 0),
+                                        ("purpose", 1),
+                                        ("what_happens", 2),
+                                        ("who", 3),
+                                        ("frequency", 4),
+                                    ]
+                                ],
+                                {},
+                            ),
+                        },
+                    ),
+                ),
+                (
+                    "principles",
+                    wagtail.fields.StreamField(
+                        [("principle", 2)],
+                        blank=True,
+                        block_lookup={
+                            0: ("wagtail.blocks.CharBlock", (), {}),
+                            1: ("wagtail.blocks.TextBlock", (), {}),
+                            2: ("wagtail.blocks.StructBlock", [[("title", 0), ("text", 1)]], {}),
+                        },
+                    ),
+                ),
+                (
+                    "roles",
+                    wagtail.fields.StreamField(
+                        [("role", 3)],
+                        blank=True,
+                        block_lookup={
+                            0: ("wagtail.blocks.CharBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {"help_text": "Education, health, social care, SEND service, …"},
+                            ),
+                            2: ("wagtail.blocks.TextBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.StructBlock",
+                                [[("role", 0), ("agency", 1), ("responsibilities", 2)]],
+                                {},
+                            ),
+                        },
+                    ),
+                ),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("callout", 4)],
+                        blank=True,
+                        block_lookup={
+                            0: ("portal.framework.blocks.HeadingBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "description": "Rich text: paragraphs, lists and links",
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "icon": "pilcrow",
+                                    "preview_value": "<p>Every plan is read against the same quality standards.</p>",
+                                    "template": "framework/blocks/paragraph.html",
+                                },
+                            ),
+                            2: ("wagtail.blocks.CharBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.StructBlock", [[("title", 2), ("text", 3)]], {}),
+                        },
+                        help_text="Anything else to say.",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quality assurance framework',
+                "verbose_name": "quality assurance framework",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
         migrations.CreateModel(
-            name='HomePage',
+            name="HomePage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField(blank=True)),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('callout', 4)], blank=True, block_lookup={0: ('portal.framework.blocks.HeadingBlock', (), {}), 1: ('wagtail.blocks.RichTextBlock', (), {'description': 'Rich text: paragraphs, lists and links', 'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'icon': 'pilcrow', 'preview_value': '<p>Every plan is read against the same quality standards.</p>', 'template': 'framework/blocks/paragraph.html'}), 2: ('wagtail.blocks.CharBlock', (), {}), 3: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 4: ('wagtail.blocks.StructBlock', [[('title', 2), ('text', 3)]], {})})),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField(blank=True)),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("callout", 4)],
+                        blank=True,
+                        block_lookup={
+                            0: ("portal.framework.blocks.HeadingBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "description": "Rich text: paragraphs, lists and links",
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "icon": "pilcrow",
+                                    "preview_value": "<p>Every plan is read against the same quality standards.</p>",
+                                    "template": "framework/blocks/paragraph.html",
+                                },
+                            ),
+                            2: ("wagtail.blocks.CharBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.StructBlock", [[("title", 2), ("text", 3)]], {}),
+                        },
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'home page',
+                "verbose_name": "home page",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
         migrations.CreateModel(
-            name='PlanSection',
+            name="PlanSection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=2, unique=True)),
-                ('title', models.CharField(max_length=100)),
-                ('statutory_description', models.TextField()),
-                ('sort_order', models.PositiveSmallIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=2, unique=True)),
+                ("title", models.CharField(max_length=100)),
+                ("statutory_description", models.TextField()),
+                ("sort_order", models.PositiveSmallIntegerField()),
             ],
             options={
-                'ordering': ['sort_order'],
+                "ordering": ["sort_order"],
             },
         ),
         migrations.CreateModel(
-            name='RubricPage',
+            name="RubricPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField(blank=True)),
-                ('threshold_outstanding', models.DecimalField(decimal_places=4, default=Decimal('0.85'), help_text='Lowest score (0 to 1) that earns this grade; a score equal to it earns it.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.0001')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='Outstanding from')),
-                ('threshold_good', models.DecimalField(decimal_places=4, default=Decimal('0.65'), help_text='Lowest score (0 to 1) that earns this grade; a score equal to it earns it.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.0001')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='Good from')),
-                ('threshold_requires_improvement', models.DecimalField(decimal_places=4, default=Decimal('0.40'), help_text='Lowest score (0 to 1) that earns this grade; a score equal to it earns it.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0.0001')), django.core.validators.MaxValueValidator(Decimal('1'))], verbose_name='Requires Improvement from')),
-                ('sections', wagtail.fields.StreamField([('section', 14)], blank=True, block_lookup={0: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('A', 'A: Views, interests and aspirations'), ('B', 'B: Special educational needs'), ('C', 'C: Health needs'), ('D', 'D: Social care needs'), ('E', 'E: Outcomes'), ('F', 'F: Special educational provision'), ('G', 'G: Health provision'), ('H1', 'H1: Social care provision under section 2 CSDPA 1970'), ('H2', 'H2: Other social care provision'), ('I', 'I: Placement'), ('J', 'J: Personal budget'), ('K', 'K: Advice and information')]}), 1: ('wagtail.blocks.CharBlock', (), {}), 2: ('wagtail.blocks.IntegerBlock', (), {'default': 1, 'min_value': 1}), 3: ('wagtail.blocks.BooleanBlock', (), {'help_text': 'If this section is Inadequate, the whole plan is at best Requires Improvement.', 'required': False}), 4: ('wagtail.blocks.BooleanBlock', (), {'help_text': 'Auditors may mark this section not applicable.', 'required': False}), 5: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'required': False}), 6: ('wagtail.blocks.PageChooserBlock', (), {'page_type': ['framework.ExemplarPage']}), 7: ('wagtail.blocks.ListBlock', (6,), {'default': [], 'label': 'Linked exemplars', 'min_num': 0}), 8: ('wagtail.blocks.CharBlock', (), {'help_text': 'Stable key used in audits. Leave blank for a new criterion: the next free key is given on save. Never reuse a key for a different question.', 'max_length': 20, 'required': False}), 9: ('wagtail.blocks.TextBlock', (), {'help_text': 'An objective question the auditor can tick yes to.'}), 10: ('wagtail.blocks.BooleanBlock', (), {'help_text': 'If not met, the section is at best Requires Improvement.', 'required': False}), 11: ('wagtail.blocks.TextBlock', (), {'help_text': 'What the auditor looks for.', 'required': False}), 12: ('wagtail.blocks.StructBlock', [[('key', 8), ('text', 9), ('weight', 2), ('essential', 10), ('guidance', 11)]], {}), 13: ('wagtail.blocks.ListBlock', (12,), {'min_num': 1}), 14: ('wagtail.blocks.StructBlock', [[('key', 0), ('title', 1), ('weight', 2), ('limiting', 3), ('may_be_not_applicable', 4), ('guidance', 5), ('exemplars', 7), ('criteria', 13)]], {})})),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField(blank=True)),
+                (
+                    "threshold_outstanding",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0.85"),
+                        help_text="Lowest score (0 to 1) that earns this grade; a score equal to it earns it.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.0001")),
+                            django.core.validators.MaxValueValidator(Decimal("1")),
+                        ],
+                        verbose_name="Outstanding from",
+                    ),
+                ),
+                (
+                    "threshold_good",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0.65"),
+                        help_text="Lowest score (0 to 1) that earns this grade; a score equal to it earns it.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.0001")),
+                            django.core.validators.MaxValueValidator(Decimal("1")),
+                        ],
+                        verbose_name="Good from",
+                    ),
+                ),
+                (
+                    "threshold_requires_improvement",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=Decimal("0.40"),
+                        help_text="Lowest score (0 to 1) that earns this grade; a score equal to it earns it.",
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.0001")),
+                            django.core.validators.MaxValueValidator(Decimal("1")),
+                        ],
+                        verbose_name="Requires Improvement from",
+                    ),
+                ),
+                (
+                    "sections",
+                    wagtail.fields.StreamField(
+                        [("section", 14)],
+                        blank=True,
+                        block_lookup={
+                            0: (
+                                "wagtail.blocks.ChoiceBlock",
+                                [],
+                                {
+                                    "choices": [
+                                        ("A", "A: Views, interests and aspirations"),
+                                        ("B", "B: Special educational needs"),
+                                        ("C", "C: Health needs"),
+                                        ("D", "D: Social care needs"),
+                                        ("E", "E: Outcomes"),
+                                        ("F", "F: Special educational provision"),
+                                        ("G", "G: Health provision"),
+                                        (
+                                            "H1",
+                                            "H1: Social care provision under section 2 CSDPA 1970",
+                                        ),
+                                        ("H2", "H2: Other social care provision"),
+                                        ("I", "I: Placement"),
+                                        ("J", "J: Personal budget"),
+                                        ("K", "K: Advice and information"),
+                                    ]
+                                },
+                            ),
+                            1: ("wagtail.blocks.CharBlock", (), {}),
+                            2: ("wagtail.blocks.IntegerBlock", (), {"default": 1, "min_value": 1}),
+                            3: (
+                                "wagtail.blocks.BooleanBlock",
+                                (),
+                                {
+                                    "help_text": "If this section is Inadequate, the whole plan is at best Requires Improvement.",
+                                    "required": False,
+                                },
+                            ),
+                            4: (
+                                "wagtail.blocks.BooleanBlock",
+                                (),
+                                {
+                                    "help_text": "Auditors may mark this section not applicable.",
+                                    "required": False,
+                                },
+                            ),
+                            5: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "required": False,
+                                },
+                            ),
+                            6: (
+                                "wagtail.blocks.PageChooserBlock",
+                                (),
+                                {"page_type": ["framework.ExemplarPage"]},
+                            ),
+                            7: (
+                                "wagtail.blocks.ListBlock",
+                                (6,),
+                                {"default": [], "label": "Linked exemplars", "min_num": 0},
+                            ),
+                            8: (
+                                "wagtail.blocks.CharBlock",
+                                (),
+                                {
+                                    "help_text": "Stable key used in audits. Leave blank for a new criterion: the next free key is given on save. Never reuse a key for a different question.",
+                                    "max_length": 20,
+                                    "required": False,
+                                },
+                            ),
+                            9: (
+                                "wagtail.blocks.TextBlock",
+                                (),
+                                {"help_text": "An objective question the auditor can tick yes to."},
+                            ),
+                            10: (
+                                "wagtail.blocks.BooleanBlock",
+                                (),
+                                {
+                                    "help_text": "If not met, the section is at best Requires Improvement.",
+                                    "required": False,
+                                },
+                            ),
+                            11: (
+                                "wagtail.blocks.TextBlock",
+                                (),
+                                {"help_text": "What the auditor looks for.", "required": False},
+                            ),
+                            12: (
+                                "wagtail.blocks.StructBlock",
+                                [
+                                    [
+                                        ("key", 8),
+                                        ("text", 9),
+                                        ("weight", 2),
+                                        ("essential", 10),
+                                        ("guidance", 11),
+                                    ]
+                                ],
+                                {},
+                            ),
+                            13: ("wagtail.blocks.ListBlock", (12,), {"min_num": 1}),
+                            14: (
+                                "wagtail.blocks.StructBlock",
+                                [
+                                    [
+                                        ("key", 0),
+                                        ("title", 1),
+                                        ("weight", 2),
+                                        ("limiting", 3),
+                                        ("may_be_not_applicable", 4),
+                                        ("guidance", 5),
+                                        ("exemplars", 7),
+                                        ("criteria", 13),
+                                    ]
+                                ],
+                                {},
+                            ),
+                        },
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit rubric',
+                "verbose_name": "audit rubric",
             },
-            bases=(wagtail.contrib.routable_page.models.RoutablePageMixin, 'wagtailcore.page'),
+            bases=(wagtail.contrib.routable_page.models.RoutablePageMixin, "wagtailcore.page"),
         ),
         migrations.CreateModel(
-            name='StandardIndexPage',
+            name="StandardIndexPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField(blank=True)),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField(blank=True)),
             ],
             options={
-                'verbose_name': 'quality standards index',
+                "verbose_name": "quality standards index",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
         migrations.CreateModel(
-            name='ExemplarPage',
+            name="ExemplarPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('summary', models.TextField(help_text='What a good section does, in a sentence or two.')),
-                ('excerpts', wagtail.fields.StreamField([('excerpt', 3)], block_lookup={0: ('wagtail.blocks.ChoiceBlock', [], {'choices': [('good', 'What good looks like'), ('weak', 'Needs improvement')]}), 1: ('wagtail.blocks.TextBlock', (), {'help_text': 'Anonymised wording from a plan: no names, dates of birth, schools or places.'}), 2: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'help_text': 'Why this is good or weak, against the standards.'}), 3: ('wagtail.blocks.StructBlock', [[('quality', 0), ('excerpt', 1), ('annotation', 2)]], {})})),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('callout', 4)], blank=True, block_lookup={0: ('portal.framework.blocks.HeadingBlock', (), {}), 1: ('wagtail.blocks.RichTextBlock', (), {'description': 'Rich text: paragraphs, lists and links', 'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'icon': 'pilcrow', 'preview_value': '<p>Every plan is read against the same quality standards.</p>', 'template': 'framework/blocks/paragraph.html'}), 2: ('wagtail.blocks.CharBlock', (), {}), 3: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 4: ('wagtail.blocks.StructBlock', [[('title', 2), ('text', 3)]], {})})),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exemplars', to='framework.plansection')),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                (
+                    "summary",
+                    models.TextField(help_text="What a good section does, in a sentence or two."),
+                ),
+                (
+                    "excerpts",
+                    wagtail.fields.StreamField(
+                        [("excerpt", 3)],
+                        block_lookup={
+                            0: (
+                                "wagtail.blocks.ChoiceBlock",
+                                [],
+                                {
+                                    "choices": [
+                                        ("good", "What good looks like"),
+                                        ("weak", "Needs improvement"),
+                                    ]
+                                },
+                            ),
+                            1: (
+                                "wagtail.blocks.TextBlock",
+                                (),
+                                {
+                                    "help_text": "Anonymised wording from a plan: no names, dates of birth, schools or places."
+                                },
+                            ),
+                            2: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "help_text": "Why this is good or weak, against the standards.",
+                                },
+                            ),
+                            3: (
+                                "wagtail.blocks.StructBlock",
+                                [[("quality", 0), ("excerpt", 1), ("annotation", 2)]],
+                                {},
+                            ),
+                        },
+                    ),
+                ),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("callout", 4)],
+                        blank=True,
+                        block_lookup={
+                            0: ("portal.framework.blocks.HeadingBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "description": "Rich text: paragraphs, lists and links",
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "icon": "pilcrow",
+                                    "preview_value": "<p>Every plan is read against the same quality standards.</p>",
+                                    "template": "framework/blocks/paragraph.html",
+                                },
+                            ),
+                            2: ("wagtail.blocks.CharBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.StructBlock", [[("title", 2), ("text", 3)]], {}),
+                        },
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exemplars",
+                        to="framework.plansection",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'exemplar',
+                "verbose_name": "exemplar",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
         migrations.CreateModel(
-            name='QALeadApprovalTask',
+            name="QALeadApprovalTask",
             fields=[
-                ('task_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='wagtailcore.task')),
-                ('groups', models.ManyToManyField(help_text='Pages/snippets at this step in a workflow will be moderated or approved by these groups of users', to='auth.group', verbose_name='groups')),
+                (
+                    "task_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="wagtailcore.task",
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        help_text="Pages/snippets at this step in a workflow will be moderated or approved by these groups of users",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval by another QA lead',
-                'verbose_name_plural': 'approvals by another QA lead',
+                "verbose_name": "approval by another QA lead",
+                "verbose_name_plural": "approvals by another QA lead",
             },
-            bases=('wagtailcore.task',),
+            bases=("wagtailcore.task",),
         ),
         migrations.CreateModel(
-            name='StandardPage',
+            name="StandardPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('number', models.PositiveSmallIntegerField(help_text='Standards are listed in this order.')),
-                ('summary', models.TextField(help_text='The standard in one or two sentences.')),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('callout', 4)], blank=True, block_lookup={0: ('portal.framework.blocks.HeadingBlock', (), {}), 1: ('wagtail.blocks.RichTextBlock', (), {'description': 'Rich text: paragraphs, lists and links', 'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'icon': 'pilcrow', 'preview_value': '<p>Every plan is read against the same quality standards.</p>', 'template': 'framework/blocks/paragraph.html'}), 2: ('wagtail.blocks.CharBlock', (), {}), 3: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 4: ('wagtail.blocks.StructBlock', [[('title', 2), ('text', 3)]], {})})),
-                ('sections', modelcluster.fields.ParentalManyToManyField(blank=True, related_name='standards', to='framework.plansection', verbose_name='evidenced by rubric sections')),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveSmallIntegerField(
+                        help_text="Standards are listed in this order."
+                    ),
+                ),
+                ("summary", models.TextField(help_text="The standard in one or two sentences.")),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("callout", 4)],
+                        blank=True,
+                        block_lookup={
+                            0: ("portal.framework.blocks.HeadingBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "description": "Rich text: paragraphs, lists and links",
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "icon": "pilcrow",
+                                    "preview_value": "<p>Every plan is read against the same quality standards.</p>",
+                                    "template": "framework/blocks/paragraph.html",
+                                },
+                            ),
+                            2: ("wagtail.blocks.CharBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.StructBlock", [[("title", 2), ("text", 3)]], {}),
+                        },
+                    ),
+                ),
+                (
+                    "sections",
+                    modelcluster.fields.ParentalManyToManyField(
+                        blank=True,
+                        related_name="standards",
+                        to="framework.plansection",
+                        verbose_name="evidenced by rubric sections",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'quality standard',
+                "verbose_name": "quality standard",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
     ]

@@ -7,24 +7,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('wagtailcore', '0098_apitoken'),
+        ("wagtailcore", "0098_apitoken"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LocalOfferIndexPage',
+            name="LocalOfferIndexPage",
             fields=[
-                ('page_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=settings.WAGTAIL_PAGE_MODEL)),
-                ('introduction', wagtail.fields.RichTextField(blank=True)),
-                ('body', wagtail.fields.StreamField([('heading', 0), ('paragraph', 1), ('callout', 4)], blank=True, block_lookup={0: ('portal.framework.blocks.HeadingBlock', (), {}), 1: ('wagtail.blocks.RichTextBlock', (), {'description': 'Rich text: paragraphs, lists and links', 'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link'], 'icon': 'pilcrow', 'preview_value': '<p>Every plan is read against the same quality standards.</p>', 'template': 'framework/blocks/paragraph.html'}), 2: ('wagtail.blocks.CharBlock', (), {}), 3: ('wagtail.blocks.RichTextBlock', (), {'features': ['h3', 'h4', 'bold', 'italic', 'ol', 'ul', 'link', 'document-link']}), 4: ('wagtail.blocks.StructBlock', [[('title', 2), ('text', 3)]], {})})),
+                (
+                    "page_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to=settings.WAGTAIL_PAGE_MODEL,
+                    ),
+                ),
+                ("introduction", wagtail.fields.RichTextField(blank=True)),
+                (
+                    "body",
+                    wagtail.fields.StreamField(
+                        [("heading", 0), ("paragraph", 1), ("callout", 4)],
+                        blank=True,
+                        block_lookup={
+                            0: ("portal.framework.blocks.HeadingBlock", (), {}),
+                            1: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "description": "Rich text: paragraphs, lists and links",
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ],
+                                    "icon": "pilcrow",
+                                    "preview_value": "<p>Every plan is read against the same quality standards.</p>",
+                                    "template": "framework/blocks/paragraph.html",
+                                },
+                            ),
+                            2: ("wagtail.blocks.CharBlock", (), {}),
+                            3: (
+                                "wagtail.blocks.RichTextBlock",
+                                (),
+                                {
+                                    "features": [
+                                        "h3",
+                                        "h4",
+                                        "bold",
+                                        "italic",
+                                        "ol",
+                                        "ul",
+                                        "link",
+                                        "document-link",
+                                    ]
+                                },
+                            ),
+                            4: ("wagtail.blocks.StructBlock", [[("title", 2), ("text", 3)]], {}),
+                        },
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Local Offer section',
+                "verbose_name": "Local Offer section",
             },
-            bases=('wagtailcore.page',),
+            bases=("wagtailcore.page",),
         ),
     ]
