@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM, used here to build
 # the pages, would otherwise refuse to run beside it.
@@ -70,6 +71,9 @@ def browser(live_server):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        # Close the connections the ORM opened beside the event loop, or they keep the test
+        # database open and it cannot be dropped at the end of the run.
+        connections.close_all()
 
 
 @pytest.fixture
