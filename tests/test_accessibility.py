@@ -95,8 +95,7 @@ def tab(request, browser):
 
 
 def record_console_error(page, message):
-    # Browsers ask every site for /favicon.ico; the portal has none, which is not an error.
-    if message.type == "error" and not message.location.get("url", "").endswith("favicon.ico"):
+    if message.type == "error":
         page.script_errors.append(f"{message.text} ({message.location.get('url')})")
 
 
