@@ -43,6 +43,7 @@ SECTION_TITLE_MISSING = "Section {key} needs a title."
 SECTION_NO_CRITERIA = "Section {key} has no criteria; every section needs at least one."
 BAD_WEIGHT = "{what} must have a whole-number weight of at least 1 (it has “{value}”)."
 BAD_FLAG = "{what}: “{field}” must be true or false."
+EXEMPLARS_NOT_A_LIST = "Section {key}: “exemplars” must be a list of exemplar page slugs."
 CRITERION_KEY_MISSING = "A criterion in section {section} has no key."
 CRITERION_KEY_FORMAT = (
     "Criterion key “{key}” in section {section} may use only letters, digits, “.”, “-” and “_” "
@@ -148,6 +149,10 @@ def validate_rubric(data):
                 errors.append(BAD_FLAG.format(what=f"Section {key}", field=field))
             flags[field] = bool(value)
 
+        exemplars = section.get("exemplars") or []
+        if not isinstance(exemplars, list):
+            errors.append(EXEMPLARS_NOT_A_LIST.format(key=key))
+            exemplars = []
         criteria = section.get("criteria")
         if not isinstance(criteria, list) or not criteria:
             errors.append(SECTION_NO_CRITERIA.format(key=key))
@@ -192,7 +197,7 @@ def validate_rubric(data):
                 "weight": weight,
                 **flags,
                 "guidance": str(section.get("guidance") or ""),
-                "exemplars": [str(slug) for slug in section.get("exemplars") or []],
+                "exemplars": [str(slug) for slug in exemplars],
                 "criteria": normalised_criteria,
             }
         )

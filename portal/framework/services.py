@@ -9,6 +9,10 @@ from .models import ExemplarPage, RubricPage
 from .rubric import THRESHOLD_GRADES, validate_rubric
 
 FORMAT_VERSION = 1
+IMPORTED_AS_DRAFT = (
+    "Imported as a draft revision. Check it, then submit it for approval by another QA lead."
+)
+UNMATCHED_EXEMPLARS = "These linked exemplars were not found here and were left out: {slugs}."
 
 
 def rubric_export(rubric):

@@ -12,12 +12,13 @@ from wagtail.models import Page, Revision
 from .forms import NewRubricImportForm, RubricImportForm
 from .models import HomePage, RubricPage
 from .selectors import published_rubric
-from .services import rubric_create, rubric_export, rubric_import
-
-IMPORTED_AS_DRAFT = (
-    "Imported as a draft revision. Check it, then submit it for approval by another QA lead."
+from .services import (
+    IMPORTED_AS_DRAFT,
+    UNMATCHED_EXEMPLARS,
+    rubric_create,
+    rubric_export,
+    rubric_import,
 )
-UNMATCHED_EXEMPLARS = "These linked exemplars were not found here and were left out: {slugs}."
 
 
 def rubric_json_response(rubric, filename):

@@ -220,6 +220,13 @@ def test_section_flags_must_be_true_or_false(rubric_data, field, value):
     ]
 
 
+@pytest.mark.parametrize("exemplars", ["exemplar-section-a", {"slug": "x"}, 3])
+def test_linked_exemplars_must_be_a_list(rubric_data, exemplars):
+    assert problems(with_section(rubric_data, exemplars=exemplars)) == [
+        rules.EXEMPLARS_NOT_A_LIST.format(key="A")
+    ]
+
+
 # --- criteria --------------------------------------------------------------------------
 
 

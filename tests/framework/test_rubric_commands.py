@@ -20,8 +20,13 @@ from portal.framework.rubric import (
     THRESHOLDS_OUT_OF_ORDER,
     UNKNOWN_SECTION,
 )
-from portal.framework.services import rubric_create, rubric_export, rubric_import
-from portal.framework.views import IMPORTED_AS_DRAFT, UNMATCHED_EXEMPLARS
+from portal.framework.services import (
+    IMPORTED_AS_DRAFT,
+    UNMATCHED_EXEMPLARS,
+    rubric_create,
+    rubric_export,
+    rubric_import,
+)
 
 from ..factories import ExemplarIndexPageFactory, ExemplarPageFactory
 

@@ -26,8 +26,13 @@ from portal.framework.rubric import (
     UNKNOWN_SECTION,
     RubricError,
 )
-from portal.framework.services import rubric_create, rubric_export, rubric_import
-from portal.framework.views import IMPORTED_AS_DRAFT, UNMATCHED_EXEMPLARS
+from portal.framework.services import (
+    IMPORTED_AS_DRAFT,
+    UNMATCHED_EXEMPLARS,
+    rubric_create,
+    rubric_export,
+    rubric_import,
+)
 
 from ..admin_forms import rubric_edit_form_data
 from ..factories import ExemplarIndexPageFactory, ExemplarPageFactory, UserFactory

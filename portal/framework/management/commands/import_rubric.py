@@ -9,8 +9,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.framework.models import HomePage
 from portal.framework.rubric import RubricError, rubric_from_bytes
-from portal.framework.services import rubric_create, rubric_import
-from portal.framework.views import IMPORTED_AS_DRAFT, UNMATCHED_EXEMPLARS
+from portal.framework.services import (
+    IMPORTED_AS_DRAFT,
+    UNMATCHED_EXEMPLARS,
+    rubric_create,
+    rubric_import,
+)
 
 from .export_rubric import rubric_page_from_argument
 
