@@ -164,7 +164,7 @@ def test_rubric_page_states_a_fractional_threshold_exactly(client, site):
 
     html = get_public(client, site.rubric)
 
-    assert "<strong>Outstanding</strong>: a score of 0.855 (about 86%) or more" in html
+    assert "<strong>Outstanding</strong>: 85.5% or more" in html
 
 
 def test_local_offer_page_shows_introduction_and_body(client, site):
