@@ -1,0 +1,251 @@
+"""Plans in the register, audit cycles and their samples, assignments, conflicts of interest
+and audits. Grades are never typed in: they are derived by portal.audits.grading from the
+ticks and the rubric revision an audit pins."""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from portal.framework.rubric import GRADE_LABELS
+
+
+class KeyStage(models.TextChoices):
+    EY = "EY", "Early years"
+    KS1 = "KS1", "Key stage 1"
+    KS2 = "KS2", "Key stage 2"
+    KS3 = "KS3", "Key stage 3"
+    KS4 = "KS4", "Key stage 4"
+    KS5 = "KS5", "Key stage 5"
+    POST19 = "POST19", "Post-19"
+
+
+class PrimaryNeed(models.TextChoices):
+    """SEN2 primary type of need."""
+
+    SPLD = "SPLD", "Specific learning difficulty"
+    MLD = "MLD", "Moderate learning difficulty"
+    SLD = "SLD", "Severe learning difficulty"
+    PMLD = "PMLD", "Profound and multiple learning difficulty"
+    SEMH = "SEMH", "Social, emotional and mental health"
+    SLCN = "SLCN", "Speech, language and communication needs"
+    HI = "HI", "Hearing impairment"
+    VI = "VI", "Vision impairment"
+    MSI = "MSI", "Multi-sensory impairment"
+    PD = "PD", "Physical disability"
+    ASD = "ASD", "Autistic spectrum disorder"
+    OTH = "OTH", "Other difficulty or disability"
+
+
+class SettingType(models.TextChoices):
+    MAINSTREAM = "mainstream", "Mainstream school"
+    SPECIAL = "special", "Special school"
+    RESOURCED = "resourced", "Resourced provision or SEN unit"
+    EARLY_YEARS = "early_years", "Early years setting"
+    FE_COLLEGE = "fe_college", "Further education college"
+    INDEPENDENT_SPECIAL = "independent_special", "Independent special school"
+    ALTERNATIVE_PROVISION = "alternative_provision", "Alternative provision"
+    EOTAS = "eotas", "Education otherwise than at school"
+    NEET = "neet", "Not in education, employment or training"
+
+
+class PlanStage(models.TextChoices):
+    NEW_PLAN = "new_plan", "New plan"
+    ANNUAL_REVIEW = "annual_review", "Annual review"
+
+
+class Grade(models.TextChoices):
+    OUTSTANDING = "outstanding", GRADE_LABELS["outstanding"]
+    GOOD = "good", GRADE_LABELS["good"]
+    REQUIRES_IMPROVEMENT = "requires_improvement", GRADE_LABELS["requires_improvement"]
+    INADEQUATE = "inadequate", GRADE_LABELS["inadequate"]
+
+
+class Plan(models.Model):
+    """One EHC plan in the register, known only by its pseudonymous case-management ID.
+    No names, dates of birth, addresses or documents: plans are read where they live."""
+
+    system_id = models.CharField("system ID", max_length=40, unique=True)
+    key_stage = models.CharField(max_length=6, choices=KeyStage.choices)
+    primary_need = models.CharField(max_length=4, choices=PrimaryNeed.choices)
+    setting_type = models.CharField(max_length=24, choices=SettingType.choices)
+    locality = models.CharField("locality or team", max_length=100)
+    plan_stage = models.CharField(max_length=16, choices=PlanStage.choices)
+    date_issued = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["system_id"]
+        indexes = [
+            models.Index(fields=["key_stage"]),
+            models.Index(fields=["primary_need"]),
+            models.Index(fields=["setting_type"]),
+            models.Index(fields=["locality"]),
+            models.Index(fields=["plan_stage", "date_issued"]),
+        ]
+
+    def __str__(self):
+        return self.system_id
+
+
+def new_seed():
+    return secrets.randbelow(2**31)
+
+
+def share_field(verbose_name, **kwargs):
+    return models.DecimalField(
+        verbose_name,
+        max_digits=5,
+        decimal_places=4,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        **kwargs,
+    )
+
+
+class AuditCycle(models.Model):
+    """A period or thematic audit with its sample of plans."""
+
+    class Tier(models.TextChoices):
+        NEW_PLANS = "new_plans", "New plans"
+        ANNUAL_REVIEWS = "annual_reviews", "Annual reviews"
+        THEMATIC = "thematic", "Thematic"
+
+    name = models.CharField(max_length=120, unique=True)
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    theme = models.CharField(
+        max_length=120, blank=True, help_text="For a thematic audit, e.g. transition to post-16."
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    rubric = models.ForeignKey(
+        "framework.RubricPage",
+        on_delete=models.PROTECT,
+        related_name="cycles",
+        help_text="Audits pin this rubric's live revision when they are started.",
+    )
+    sample_size = models.PositiveIntegerField(null=True, blank=True)
+    sample_share = share_field("sample share", null=True, blank=True)
+    stratify_by = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Plan attributes to keep in proportion: key_stage, primary_need, locality.",
+    )
+    double_audit_share = share_field("share double-audited", default=0)
+    seed = models.PositiveBigIntegerField(
+        default=new_seed, help_text="Drawing the sample again with this seed gives the same plans."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SampledPlan(models.Model):
+    """A plan drawn into a cycle's sample."""
+
+    cycle = models.ForeignKey(AuditCycle, on_delete=models.CASCADE, related_name="sample")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="samplings")
+    double_audit = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "plan"], name="unique_plan_per_cycle")
+        ]
+
+    def __str__(self):
+        return f"{self.plan} in {self.cycle}"
+
+
+class ConflictDeclaration(models.Model):
+    """An auditor may not audit a plan they contributed to, or that someone they manage
+    contributed to."""
+
+    class Reason(models.TextChoices):
+        CONTRIBUTED = "contributed", "I contributed to this plan"
+        MANAGES_CONTRIBUTOR = "manages_contributor", "I manage someone who contributed"
+        OTHER = "other", "Another conflict of interest"
+
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conflicts"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="conflicts")
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    declared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["auditor", "plan"], name="one_conflict_per_plan")
+        ]
+
+    def __str__(self):
+        return f"{self.auditor} on {self.plan}: {self.get_reason_display()}"
+
+
+class Assignment(models.Model):
+    """A plan given to an auditor to audit by a date."""
+
+    cycle = models.ForeignKey(
+        AuditCycle, on_delete=models.PROTECT, related_name="assignments", null=True, blank=True
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="assignments")
+    auditor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    due_on = models.DateField()
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "plan", "auditor"], name="one_assignment_per_auditor"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.plan} for {self.auditor}, due {self.due_on:%d %b %Y}"
+
+
+class Audit(models.Model):
+    """One auditor's judgement of one plan: ticks per section, notes, and the grades the
+    portal derived from them under the pinned rubric revision."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="audit")
+    rubric_revision = models.ForeignKey(
+        "wagtailcore.Revision", on_delete=models.PROTECT, related_name="+"
+    )
+    ticks = models.JSONField(default=dict, help_text="Interchange format: {sections: {...}}.")
+    section_notes = models.JSONField(default=dict, blank=True)
+    strengths = models.TextField(blank=True)
+    recommendations = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    result = models.JSONField(null=True, blank=True, help_text="grade_audit's result, on submit.")
+    overall_grade = models.CharField(max_length=24, choices=Grade.choices, blank=True)
+    overall_score = models.DecimalField(max_digits=6, decimal_places=4, null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised on every save.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "overall_grade"])]
+
+    def __str__(self):
+        return f"Audit of {self.assignment.plan} by {self.assignment.auditor}"
