@@ -8,123 +8,412 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('framework', '0002_plan_sections'),
-        ('wagtailcore', '0098_apitoken'),
+        ("framework", "0002_plan_sections"),
+        ("wagtailcore", "0098_apitoken"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditCycle',
+            name="AuditCycle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('tier', models.CharField(choices=[('new_plans', 'New plans'), ('annual_reviews', 'Annual reviews'), ('thematic', 'Thematic')], max_length=16)),
-                ('theme', models.CharField(blank=True, help_text='For a thematic audit, e.g. transition to post-16.', max_length=120)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField()),
-                ('sample_size', models.PositiveIntegerField(blank=True, null=True)),
-                ('sample_share', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='sample share')),
-                ('stratify_by', models.JSONField(blank=True, default=list, help_text='Plan attributes to keep in proportion: key_stage, primary_need, locality.')),
-                ('double_audit_share', models.DecimalField(decimal_places=4, default=0, max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='share double-audited')),
-                ('seed', models.PositiveBigIntegerField(default=portal.audits.models.new_seed, help_text='Drawing the sample again with this seed gives the same plans.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rubric', models.ForeignKey(help_text="Audits pin this rubric's live revision when they are started.", on_delete=django.db.models.deletion.PROTECT, related_name='cycles', to='framework.rubricpage')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[
+                            ("new_plans", "New plans"),
+                            ("annual_reviews", "Annual reviews"),
+                            ("thematic", "Thematic"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "theme",
+                    models.CharField(
+                        blank=True,
+                        help_text="For a thematic audit, e.g. transition to post-16.",
+                        max_length=120,
+                    ),
+                ),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField()),
+                ("sample_size", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "sample_share",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        max_digits=5,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1),
+                        ],
+                        verbose_name="sample share",
+                    ),
+                ),
+                (
+                    "stratify_by",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Plan attributes to keep in proportion: key_stage, primary_need, locality.",
+                    ),
+                ),
+                (
+                    "double_audit_share",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=0,
+                        max_digits=5,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(1),
+                        ],
+                        verbose_name="share double-audited",
+                    ),
+                ),
+                (
+                    "seed",
+                    models.PositiveBigIntegerField(
+                        default=portal.audits.models.new_seed,
+                        help_text="Drawing the sample again with this seed gives the same plans.",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "rubric",
+                    models.ForeignKey(
+                        help_text="Audits pin this rubric's live revision when they are started.",
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cycles",
+                        to="framework.rubricpage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on', 'name'],
+                "ordering": ["-starts_on", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('system_id', models.CharField(max_length=40, unique=True, verbose_name='system ID')),
-                ('key_stage', models.CharField(choices=[('EY', 'Early years'), ('KS1', 'Key stage 1'), ('KS2', 'Key stage 2'), ('KS3', 'Key stage 3'), ('KS4', 'Key stage 4'), ('KS5', 'Key stage 5'), ('POST19', 'Post-19')], max_length=6)),
-                ('primary_need', models.CharField(choices=[('SPLD', 'Specific learning difficulty'), ('MLD', 'Moderate learning difficulty'), ('SLD', 'Severe learning difficulty'), ('PMLD', 'Profound and multiple learning difficulty'), ('SEMH', 'Social, emotional and mental health'), ('SLCN', 'Speech, language and communication needs'), ('HI', 'Hearing impairment'), ('VI', 'Vision impairment'), ('MSI', 'Multi-sensory impairment'), ('PD', 'Physical disability'), ('ASD', 'Autistic spectrum disorder'), ('OTH', 'Other difficulty or disability')], max_length=4)),
-                ('setting_type', models.CharField(choices=[('mainstream', 'Mainstream school'), ('special', 'Special school'), ('resourced', 'Resourced provision or SEN unit'), ('early_years', 'Early years setting'), ('fe_college', 'Further education college'), ('independent_special', 'Independent special school'), ('alternative_provision', 'Alternative provision'), ('eotas', 'Education otherwise than at school'), ('neet', 'Not in education, employment or training')], max_length=24)),
-                ('locality', models.CharField(max_length=100, verbose_name='locality or team')),
-                ('plan_stage', models.CharField(choices=[('new_plan', 'New plan'), ('annual_review', 'Annual review')], max_length=16)),
-                ('date_issued', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "system_id",
+                    models.CharField(max_length=40, unique=True, verbose_name="system ID"),
+                ),
+                (
+                    "key_stage",
+                    models.CharField(
+                        choices=[
+                            ("EY", "Early years"),
+                            ("KS1", "Key stage 1"),
+                            ("KS2", "Key stage 2"),
+                            ("KS3", "Key stage 3"),
+                            ("KS4", "Key stage 4"),
+                            ("KS5", "Key stage 5"),
+                            ("POST19", "Post-19"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "primary_need",
+                    models.CharField(
+                        choices=[
+                            ("SPLD", "Specific learning difficulty"),
+                            ("MLD", "Moderate learning difficulty"),
+                            ("SLD", "Severe learning difficulty"),
+                            ("PMLD", "Profound and multiple learning difficulty"),
+                            ("SEMH", "Social, emotional and mental health"),
+                            ("SLCN", "Speech, language and communication needs"),
+                            ("HI", "Hearing impairment"),
+                            ("VI", "Vision impairment"),
+                            ("MSI", "Multi-sensory impairment"),
+                            ("PD", "Physical disability"),
+                            ("ASD", "Autistic spectrum disorder"),
+                            ("OTH", "Other difficulty or disability"),
+                        ],
+                        max_length=4,
+                    ),
+                ),
+                (
+                    "setting_type",
+                    models.CharField(
+                        choices=[
+                            ("mainstream", "Mainstream school"),
+                            ("special", "Special school"),
+                            ("resourced", "Resourced provision or SEN unit"),
+                            ("early_years", "Early years setting"),
+                            ("fe_college", "Further education college"),
+                            ("independent_special", "Independent special school"),
+                            ("alternative_provision", "Alternative provision"),
+                            ("eotas", "Education otherwise than at school"),
+                            ("neet", "Not in education, employment or training"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("locality", models.CharField(max_length=100, verbose_name="locality or team")),
+                (
+                    "plan_stage",
+                    models.CharField(
+                        choices=[("new_plan", "New plan"), ("annual_review", "Annual review")],
+                        max_length=16,
+                    ),
+                ),
+                ("date_issued", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['system_id'],
-                'indexes': [models.Index(fields=['key_stage'], name='audits_plan_key_sta_b06e58_idx'), models.Index(fields=['primary_need'], name='audits_plan_primary_b6569d_idx'), models.Index(fields=['setting_type'], name='audits_plan_setting_e6a703_idx'), models.Index(fields=['locality'], name='audits_plan_localit_402a9c_idx'), models.Index(fields=['plan_stage', 'date_issued'], name='audits_plan_plan_st_e74305_idx')],
+                "ordering": ["system_id"],
+                "indexes": [
+                    models.Index(fields=["key_stage"], name="audits_plan_key_sta_b06e58_idx"),
+                    models.Index(fields=["primary_need"], name="audits_plan_primary_b6569d_idx"),
+                    models.Index(fields=["setting_type"], name="audits_plan_setting_e6a703_idx"),
+                    models.Index(fields=["locality"], name="audits_plan_localit_402a9c_idx"),
+                    models.Index(
+                        fields=["plan_stage", "date_issued"], name="audits_plan_plan_st_e74305_idx"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Assignment',
+            name="Assignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('due_on', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assigned_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('auditor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to=settings.AUTH_USER_MODEL)),
-                ('cycle', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='audits.auditcycle')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assignments', to='audits.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("due_on", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "auditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "cycle",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="audits.auditcycle",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assignments",
+                        to="audits.plan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_on', 'pk'],
+                "ordering": ["due_on", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='SampledPlan',
+            name="SampledPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('double_audit', models.BooleanField(default=False)),
-                ('cycle', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sample', to='audits.auditcycle')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='samplings', to='audits.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("double_audit", models.BooleanField(default=False)),
+                (
+                    "cycle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sample",
+                        to="audits.auditcycle",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="samplings",
+                        to="audits.plan",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Audit',
+            name="Audit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticks', models.JSONField(default=dict, help_text='Interchange format: {sections: {...}}.')),
-                ('section_notes', models.JSONField(blank=True, default=dict)),
-                ('strengths', models.TextField(blank=True)),
-                ('recommendations', models.TextField(blank=True)),
-                ('summary', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted')], default='draft', max_length=10)),
-                ('result', models.JSONField(blank=True, help_text="grade_audit's result, on submit.", null=True)),
-                ('overall_grade', models.CharField(blank=True, choices=[('outstanding', 'Outstanding'), ('good', 'Good'), ('requires_improvement', 'Requires Improvement'), ('inadequate', 'Inadequate')], max_length=24)),
-                ('overall_score', models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True)),
-                ('version', models.PositiveIntegerField(default=1, help_text='Raised on every save.')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('assignment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='audit', to='audits.assignment')),
-                ('rubric_revision', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='wagtailcore.revision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "ticks",
+                    models.JSONField(
+                        default=dict, help_text="Interchange format: {sections: {...}}."
+                    ),
+                ),
+                ("section_notes", models.JSONField(blank=True, default=dict)),
+                ("strengths", models.TextField(blank=True)),
+                ("recommendations", models.TextField(blank=True)),
+                ("summary", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("submitted", "Submitted")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "result",
+                    models.JSONField(
+                        blank=True, help_text="grade_audit's result, on submit.", null=True
+                    ),
+                ),
+                (
+                    "overall_grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("outstanding", "Outstanding"),
+                            ("good", "Good"),
+                            ("requires_improvement", "Requires Improvement"),
+                            ("inadequate", "Inadequate"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "overall_score",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=6, null=True),
+                ),
+                (
+                    "version",
+                    models.PositiveIntegerField(default=1, help_text="Raised on every save."),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="audit",
+                        to="audits.assignment",
+                    ),
+                ),
+                (
+                    "rubric_revision",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="wagtailcore.revision",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'overall_grade'], name='audits_audi_status_968fc1_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "overall_grade"], name="audits_audi_status_968fc1_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ConflictDeclaration',
+            name="ConflictDeclaration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('contributed', 'I contributed to this plan'), ('manages_contributor', 'I manage someone who contributed'), ('other', 'Another conflict of interest')], max_length=24)),
-                ('declared_at', models.DateTimeField(auto_now_add=True)),
-                ('auditor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conflicts', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conflicts', to='audits.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("contributed", "I contributed to this plan"),
+                            ("manages_contributor", "I manage someone who contributed"),
+                            ("other", "Another conflict of interest"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("declared_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "auditor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflicts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conflicts",
+                        to="audits.plan",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('auditor', 'plan'), name='one_conflict_per_plan')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("auditor", "plan"), name="one_conflict_per_plan"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='assignment',
-            constraint=models.UniqueConstraint(fields=('cycle', 'plan', 'auditor'), name='one_assignment_per_auditor'),
+            model_name="assignment",
+            constraint=models.UniqueConstraint(
+                fields=("cycle", "plan", "auditor"), name="one_assignment_per_auditor"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sampledplan',
-            constraint=models.UniqueConstraint(fields=('cycle', 'plan'), name='unique_plan_per_cycle'),
+            model_name="sampledplan",
+            constraint=models.UniqueConstraint(
+                fields=("cycle", "plan"), name="unique_plan_per_cycle"
+            ),
         ),
     ]
