@@ -249,3 +249,34 @@ class Audit(models.Model):
 
     def __str__(self):
         return f"Audit of {self.assignment.plan} by {self.assignment.auditor}"
+
+
+class PlanImport(models.Model):
+    """A register file being imported: large files run in a Celery task, and the QA lead
+    watches its progress here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Not imported"
+
+    file = models.FileField(upload_to="plan-imports/")
+    file_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(
+        default=dict, blank=True, help_text="Counts of new/updated/invalid rows and row errors."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
