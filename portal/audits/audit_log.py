@@ -1,0 +1,15 @@
+"""The audit-log actions of the audits app, shown in Wagtail's history and reports."""
+
+from wagtail import hooks
+
+ACTIONS = {
+    "portal.audit.start": ("Start audit", "Started the audit"),
+    "portal.audit.save": ("Save audit", "Saved the audit"),
+    "portal.audit.submit": ("Submit audit", "Submitted the audit"),
+}
+
+
+@hooks.register("register_log_actions")
+def register_audit_log_actions(actions):
+    for action, (label, message) in ACTIONS.items():
+        actions.register_action(action, label, message)
