@@ -52,5 +52,10 @@ check-deploy: setup
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(MANAGE) check --deploy --fail-level WARNING --settings=portal.settings.production
 
+# Benchmarks print ratios against a baseline measured in the same run; record them in
+# docs/benchmarks.md with the machine and date.
+bench: setup
+	$(PY) -m tests.benchmarks.run
+
 clean:
 	rm -rf $(VENV) node_modules build static db.sqlite3

@@ -1,7 +1,7 @@
 """The grading rule (DESIGN.md): section and overall grades derived from ticked criteria, in
 exact fractions. Plain data in and out, in the rubric and grading interchange format."""
 
-from decimal import ROUND_DOWN, Decimal, localcontext
+from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import gcd, lcm
@@ -13,6 +13,7 @@ SECTION_TICKS_NOT_AN_OBJECT = (
     "The ticks for section {key} must be an object with “met” (a list of criterion keys) "
     "and, where allowed, “not_applicable”."
 )
+UNKNOWN_TICKS_FIELD = "The ticks have an unknown field “{field}”; only “sections” is allowed."
 UNKNOWN_TICK_FIELD = "The ticks for section {key} have an unknown field “{field}”."
 UNKNOWN_SECTION_TICKED = "The ticks name section “{key}”, which this rubric does not have."
 MET_NOT_A_LIST = "The criteria met in section {key} must be a list of criterion keys."
@@ -43,16 +44,20 @@ def _score_string(numerator, denominator):
 
 @lru_cache(maxsize=4096)
 def _reduced_score_string(numerator, denominator):
-    exact = denominator
-    for factor in (2, 5):
-        while exact % factor == 0:
-            exact //= factor
-    with localcontext() as context:
-        context.prec = 60
-        value = Decimal(numerator) / Decimal(denominator)
-        if exact != 1:
-            return f"{value.quantize(Decimal('0.0001'), rounding=ROUND_DOWN):f}"
-        return f"{value.normalize():f}"
+    # Integer division, not a Decimal context: a context's precision would round a long
+    # fraction (weights are unbounded), showing a score just under a threshold as reaching it.
+    rest, places = denominator, {2: 0, 5: 0}
+    for factor in places:
+        while rest % factor == 0:
+            rest //= factor
+            places[factor] += 1
+    terminates = rest == 1
+    digits = max(places.values()) if terminates else 4
+    whole, fraction = divmod(numerator * 10**digits // denominator, 10**digits)
+    fraction = f"{fraction:0{digits}d}" if digits else ""
+    if terminates:
+        fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else str(whole)
 
 
 def score_string(score):
@@ -104,6 +109,8 @@ class RubricGrader:
         """Check the ticks against the rubric: {section key: (met keys, not applicable)}."""
         if not isinstance(ticks, dict) or not isinstance(ticks.get("sections", {}), dict):
             raise ValueError(TICKS_NOT_AN_OBJECT)
+        for field in ticks.keys() - {"sections"}:
+            raise ValueError(UNKNOWN_TICKS_FIELD.format(field=field))
         ticked = {}
         for key, section_ticks in ticks.get("sections", {}).items():
             section = self.sections.get(key)
