@@ -6,6 +6,9 @@ ACTIONS = {
     "portal.audit.start": ("Start audit", "Started the audit"),
     "portal.audit.save": ("Save audit", "Saved the audit"),
     "portal.audit.submit": ("Submit audit", "Submitted the audit"),
+    "portal.cycle.draw_sample": ("Draw sample", "Drew the cycle's sample of plans"),
+    "portal.assignment.create": ("Assign plan", "Assigned the plan to an auditor"),
+    "portal.conflict.declare": ("Declare conflict", "Declared a conflict of interest"),
 }
 
 
