@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from wagtail.models import Site
 
+from portal.audits.models import Assignment, Audit
 from portal.framework.management.commands.load_demo_content import REFUSED
 from portal.framework.models import (
     ExemplarPage,
@@ -58,12 +59,27 @@ def test_demo_users_exist_for_every_role():
     assert User.objects.filter(is_superuser=True).exists()
 
 
+def test_demo_audits_cover_every_grade_and_re_derive():
+    call_command("load_demo_content")
+    grades = set(
+        Audit.objects.filter(status=Audit.Status.SUBMITTED).values_list("overall_grade", flat=True)
+    )
+    assert grades == {"outstanding", "good", "requires_improvement", "inadequate"}
+    assert Audit.objects.filter(status=Audit.Status.DRAFT).exists()
+    # The demo auditor has plans still to start, and never one they declared a conflict on.
+    auditor = get_user_model().objects.get(username="auditor")
+    assert Assignment.objects.filter(auditor=auditor, audit__isnull=True).exists()
+    assert not Assignment.objects.filter(auditor=auditor, plan__conflicts__auditor=auditor).exists()
+    call_command("verify_grades")
+
+
 def test_running_it_twice_changes_nothing():
     call_command("load_demo_content")
     counts = (
         HomePage.objects.count(),
         StandardPage.objects.count(),
         get_user_model().objects.count(),
+        Audit.objects.count(),
     )
     revisions = RubricPage.objects.get().revisions.count()
     call_command("load_demo_content")
@@ -71,6 +87,7 @@ def test_running_it_twice_changes_nothing():
         HomePage.objects.count(),
         StandardPage.objects.count(),
         get_user_model().objects.count(),
+        Audit.objects.count(),
     )
     assert RubricPage.objects.get().revisions.count() == revisions
 

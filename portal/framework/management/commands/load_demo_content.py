@@ -1,5 +1,6 @@
-"""Load the demo framework (home, framework, standards, exemplars, rubric, Local Offer) and
-demo users for every role. Idempotent: pages that already exist are left as they are."""
+"""Load the demo framework (home, framework, standards, exemplars, rubric, Local Offer), demo
+users for every role, and demo audits (a plan register, a cycle, assignments, audits across
+every grade). Idempotent: what already exists is left as it is; the seed is fixed."""
 
 import json
 from pathlib import Path
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from wagtail.models import Page, Site
 
+from portal.audits.demo import load_demo_audits
 from portal.framework.models import (
     ExemplarIndexPage,
     ExemplarPage,
@@ -39,6 +41,8 @@ DEMO_USERS = [
     ("qalead", "Quinn Adebayo", [QA_LEAD], False),
     ("qalead2", "Morgan Ellis", [QA_LEAD], False),
     ("auditor", "Priya Shah", [AUDITOR], False),
+    ("auditor2", "Sam Okafor", [AUDITOR], False),
+    ("auditor3", "Jo Brennan", [AUDITOR], False),
     ("moderator", "Tom Fletcher", [MODERATOR], False),
     ("actionowner", "Grace Obi", [ACTION_OWNER], False),
     ("board", "Helen Carter", [PARTNERSHIP_BOARD], False),
@@ -77,7 +81,10 @@ class Command(BaseCommand):
             self.rubric(home, exemplar_index)
             self.local_offer(home)
             users = [] if no_users else self.users()
+            audits = None if no_users else self.audits()
         self.report(users)
+        if audits:
+            self.stdout.write(audits)
 
     def child(self, parent, model, slug, **fields):
         """The live child page with this slug, created and published if missing."""
@@ -235,6 +242,12 @@ class Command(BaseCommand):
             user.groups.add(*Group.objects.filter(name__in=roles))
             users.append((username, roles or ["administrator"]))
         return users
+
+    def audits(self):
+        """Plans, a cycle, assignments and audits across every grade (needs the users)."""
+        User = get_user_model()
+        auditors = list(User.objects.filter(groups__name=AUDITOR).order_by("username"))
+        return load_demo_audits(auditors, User.objects.get(username="qalead"))
 
     def report(self, users):
         write = self.stdout.write
