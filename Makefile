@@ -22,10 +22,10 @@ node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
 	$(WITH_NODE) $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build/portal.css: node_modules/.installed $(wildcard static_src/*.scss) static_src/portal.js static_src/favicon.svg
+build/portal.css: node_modules/.installed $(wildcard static_src/*.scss) static_src/portal.js static_src/audit_form.js static_src/favicon.svg
 	mkdir -p build
 	$(WITH_NODE) $(NPM) exec -- sass --no-source-map --quiet-deps --style=compressed --load-path=node_modules static_src/portal.scss build/portal.css
-	cp static_src/portal.js static_src/favicon.svg build/
+	cp static_src/portal.js static_src/audit_form.js static_src/favicon.svg build/
 
 assets: build/portal.css
 

@@ -16,6 +16,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audits/", include("portal.audits.urls")),
 ]
 
 if settings.DEBUG:

@@ -3,6 +3,7 @@ import copy
 import pytest
 from wagtail.models import Page, Site
 
+from portal.audits.recording import grader_of_revision, rubric_of_revision
 from portal.framework.services import rubric_import
 
 from .factories import HomePageFactory, RubricPageFactory, UserFactory
@@ -55,6 +56,14 @@ SMALL_RUBRIC = {
         },
     ],
 }
+
+
+@pytest.fixture(autouse=True)
+def fresh_rubric_cache():
+    """Pinned rubrics are cached by revision id for the life of the process; a test database
+    rolled back or flushed hands the same ids out again, for other rubrics."""
+    rubric_of_revision.cache_clear()
+    grader_of_revision.cache_clear()
 
 
 @pytest.fixture

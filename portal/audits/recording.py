@@ -28,6 +28,10 @@ CHANGED_SINCE_OPENED = (
     "again."
 )
 UNKNOWN_SECTION = "Section “{key}” is not in the rubric this audit uses."
+SECTIONS_NOT_DONE = (
+    "Every section needs its criteria ticked, or marking not applicable where the rubric "
+    "allows it, before you submit. Not done yet: {sections}."
+)
 
 
 class AuditChanged(Exception):
@@ -132,9 +136,14 @@ def audit_preview(audit):
 
 @transaction.atomic
 def audit_submit(audit, user, version):
-    """Submit the audit: the portal derives and records the grades; it is read-only after."""
+    """Submit the audit: the portal derives and records the grades; it is read-only after.
+    Refused while a section is untouched, which would otherwise count as nothing met."""
     _check_writer(audit, user)
-    result = audit_preview(audit)
+    grader = grader_of_revision(audit.rubric_revision_id)
+    not_done = [key for key in grader.sections if key not in audit.ticks.get("sections", {})]
+    if not_done:
+        raise ValueError(SECTIONS_NOT_DONE.format(sections=", ".join(not_done)))
+    result = grader.grade(audit.ticks)
     return _save(
         audit,
         user,

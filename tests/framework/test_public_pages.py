@@ -204,6 +204,15 @@ def test_signed_in_staff_can_sign_out_from_a_public_page(client, site, qa_lead):
     assert 'href="/accounts/login/"' not in html
 
 
+def test_auditors_are_offered_their_audits_not_the_staff_area(client, site, auditor):
+    client.force_login(auditor)
+
+    html = client.get(site.framework.url).content.decode()
+
+    assert 'href="/audits/">My audits</a>' in html
+    assert "Staff area" not in html
+
+
 def test_login_page_has_labelled_fields_and_autocomplete(client, db):
     response = client.get("/accounts/login/")
 
