@@ -5,6 +5,7 @@ ticks and the rubric revision an audit pins."""
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -90,6 +91,9 @@ class Plan(models.Model):
         return self.system_id
 
 
+CYCLE_ENDS_BEFORE_IT_STARTS = "The cycle must end on or after the day it starts."
+
+
 def new_seed():
     return secrets.randbelow(2**31)
 
@@ -143,6 +147,17 @@ class AuditCycle(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        from .sampling import SIZE_OR_SHARE
+
+        errors = {}
+        if (self.sample_size is None) == (self.sample_share is None):
+            errors["sample_size"] = SIZE_OR_SHARE
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            errors["ends_on"] = CYCLE_ENDS_BEFORE_IT_STARTS
+        if errors:
+            raise ValidationError(errors)
 
 
 class SampledPlan(models.Model):

@@ -1,9 +1,25 @@
 """Staff screens (Wagtail admin) for audits and cycles."""
 
+from django import forms
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from .models import Audit, AuditCycle
+from .sampling import STRATIFY_ATTRIBUTES
+
+STRATIFY_LABELS = {"key_stage": "Key stage", "primary_need": "Primary need", "locality": "Locality"}
+
+
+class AuditCycleForm(WagtailAdminModelForm):
+    stratify_by = forms.MultipleChoiceField(
+        choices=[(name, STRATIFY_LABELS.get(name, name)) for name in STRATIFY_ATTRIBUTES],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Keep in proportion",
+        help_text="The sample keeps the register's shares of each of these.",
+    )
 
 
 class AuditViewSet(ModelViewSet):
@@ -60,6 +76,9 @@ class AuditViewSet(ModelViewSet):
         "submitted_at",
     ]
     ordering = ["assignment__plan__system_id", "-submitted_at"]
+    # QA leads hold only the view permission, so these never appear to them: an audit is the
+    # auditor's record, and its grades are derived.
+    form_fields = ["summary"]
 
     def get_queryset(self, request):
         return Audit.objects.select_related(
@@ -78,15 +97,22 @@ class AuditCycleViewSet(ModelViewSet):
     list_display = ["name", "tier", "theme", DateColumn("starts_on"), DateColumn("ends_on")]
     list_filter = ["tier"]
     search_fields = ["name", "theme"]
-    form_fields = [
-        "name",
-        "tier",
-        "theme",
-        "starts_on",
-        "ends_on",
-        "rubric",
-        "sample_size",
-        "sample_share",
-        "stratify_by",
-        "double_audit_share",
-    ]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("tier"),
+            FieldPanel("theme"),
+            FieldRowPanel([FieldPanel("starts_on"), FieldPanel("ends_on")]),
+            FieldPanel("rubric"),
+            MultiFieldPanel(
+                [
+                    FieldRowPanel([FieldPanel("sample_size"), FieldPanel("sample_share")]),
+                    FieldPanel("stratify_by"),
+                    FieldPanel("double_audit_share"),
+                ],
+                heading="Sample",
+                help_text="Give a sample size or a share of the eligible plans, not both.",
+            ),
+        ],
+        base_form_class=AuditCycleForm,
+    )

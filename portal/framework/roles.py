@@ -27,6 +27,15 @@ ROLE_PERMISSIONS = {
         "wagtailimages.add_image",
         "wagtailimages.change_image",
         "wagtailimages.choose_image",
+        # The plan register: list, inspect and export plans; change it only by importing.
+        "audits.view_plan",
+        "audits.add_planimport",
+        "audits.view_planimport",
+        # Cycles are set up by QA leads; audits are read, never edited, by them.
+        "audits.view_auditcycle",
+        "audits.add_auditcycle",
+        "audits.change_auditcycle",
+        "audits.view_audit",
     ],
     AUDITOR: [],
     MODERATOR: [],
