@@ -184,6 +184,11 @@ WAGTAIL_WORKFLOW_REQUIRE_REAPPROVAL_ON_EDIT = True
 WAGTAIL_FINISH_WORKFLOW_ACTION = "portal.framework.workflows.publish_approved_revision"
 WAGTAILADMIN_NOTIFICATION_INCLUDE_SUPERUSERS = False
 
+# Plan register imports: larger files are checked and imported by a Celery task with
+# progress shown; files above the maximum are refused.
+PORTAL_PLAN_IMPORT_ASYNC_BYTES = int(env.get("PORTAL_PLAN_IMPORT_ASYNC_BYTES", 512 * 1024))
+PORTAL_PLAN_IMPORT_MAX_BYTES = int(env.get("PORTAL_PLAN_IMPORT_MAX_BYTES", 20 * 1024 * 1024))
+
 # Demo users (and the command that makes them) exist only where a settings module says so.
 PORTAL_DEMO_CONTENT_ALLOWED = False
 
