@@ -1,6 +1,8 @@
 """Email goes through Celery: a real worker, started here against the real Redis broker,
-delivers the notification sent when a QA lead submits a rubric change for approval."""
+delivers the notification sent when a QA lead submits a rubric change for approval, and the
+email telling an auditor a plan has been assigned to them."""
 
+import datetime
 import os
 import subprocess
 import sys
@@ -12,9 +14,11 @@ import pytest
 from django.urls import reverse
 
 from portal import celery_app
+from portal.audits.cycles import assignment_create
 from portal.framework.services import rubric_export
 
 from .admin_forms import rubric_edit_form_data
+from .audits.factories import PlanFactory
 
 REDIS_URL = os.environ.get("REDIS_URL")
 
@@ -113,3 +117,23 @@ def test_submission_email_is_delivered_by_a_real_worker(
     assert f"To: {second_qa_lead.email}" in delivered
     assert "Audit rubric" in delivered
     assert qa_lead.email not in delivered
+
+
+@pytest.mark.django_db
+def test_assignment_email_is_delivered_by_a_real_worker(
+    settings, rubric_page, qa_lead, auditor, worker, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "portal.mail.CeleryEmailBackend"
+    plan = PlanFactory(system_id="EHC-424242", locality="Riverside")
+    with django_capture_on_commit_callbacks(execute=True):
+        assignment_create(plan, auditor, datetime.date(2026, 12, 18), qa_lead)
+
+    files = wait_for_files(worker)
+    assert files, "the worker delivered no email within a minute"
+    delivered = "\n".join(path.read_text() for path in files)
+    assert f"To: {auditor.email}" in delivered
+    assert "EHC-424242" in delivered
+    assert "/audits/" in delivered
+    # Never child details beyond the pseudonymous ID.
+    assert "Riverside" not in delivered
+    assert plan.get_primary_need_display() not in delivered
