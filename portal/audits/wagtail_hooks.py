@@ -62,14 +62,7 @@ class PlanFilterSet(WagtailFilterSet):
 
     class Meta:
         model = Plan
-        fields = [
-            "key_stage",
-            "primary_need",
-            "setting_type",
-            "locality",
-            "plan_stage",
-            "date_issued",
-        ]
+        fields = [column for column in register.COLUMNS if column != "system_id"]
 
 
 class PlanIndexView(IndexView):

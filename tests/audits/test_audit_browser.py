@@ -10,14 +10,7 @@ from guardian.shortcuts import assign_perm
 from playwright.sync_api import expect
 
 from portal.audits.models import (
-    Assignment,
     Audit,
-    AuditCycle,
-    KeyStage,
-    Plan,
-    PlanStage,
-    PrimaryNeed,
-    SettingType,
 )
 from tests.browser import (
     BROWSER_TEST_MARKS,
@@ -28,6 +21,8 @@ from tests.browser import (
 )
 from tests.factories import PASSWORD, UserFactory
 from tests.page_factories import public_site
+
+from .factories import AssignmentFactory, AuditCycleFactory, PlanFactory
 
 VIEWPORTS = {"tablet": {"width": 768, "height": 1024}, "desktop": {"width": 1280, "height": 900}}
 GRADE = "#derived-grade"
@@ -43,25 +38,11 @@ def site(home_page):
 @pytest.fixture
 def assignment(site):
     auditor = UserFactory(username="auditor1", first_name="Priya", roles=["Auditor"])
-    plan = Plan.objects.create(
-        system_id="EHC-004711",
-        key_stage=KeyStage.KS3,
-        primary_need=PrimaryNeed.SLCN,
-        setting_type=SettingType.MAINSTREAM,
-        locality="North",
-        plan_stage=PlanStage.NEW_PLAN,
-        date_issued=datetime.date(2026, 9, 1),
-    )
-    cycle = AuditCycle.objects.create(
-        name="Cycle 1: new plans",
-        tier=AuditCycle.Tier.NEW_PLANS,
-        starts_on=datetime.date(2026, 10, 1),
-        ends_on=datetime.date(2026, 12, 31),
-        rubric=site.rubric,
-        sample_size=1,
-    )
-    assignment = Assignment.objects.create(
-        cycle=cycle, plan=plan, auditor=auditor, due_on=datetime.date(2026, 12, 1)
+    assignment = AssignmentFactory(
+        plan=PlanFactory(system_id="EHC-004711", primary_need="SLCN"),
+        cycle=AuditCycleFactory(name="Cycle 1: new plans", rubric=site.rubric),
+        auditor=auditor,
+        due_on=datetime.date(2026, 12, 1),
     )
     assign_perm("audits.view_assignment", auditor, assignment)
     return assignment

@@ -1,8 +1,6 @@
 """Recording an audit: the pinned rubric revision, saves that never lose another's change,
 tampering refused, grades derived on submit and re-derivable for good (verify_grades)."""
 
-import datetime
-
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
@@ -10,14 +8,7 @@ from wagtail.models import ModelLogEntry
 
 from portal.audits.grading import UNKNOWN_CRITERION_TICKED, grade_audit
 from portal.audits.models import (
-    Assignment,
     Audit,
-    AuditCycle,
-    KeyStage,
-    Plan,
-    PlanStage,
-    PrimaryNeed,
-    SettingType,
 )
 from portal.audits.recording import (
     ALREADY_SUBMITTED,
@@ -32,31 +23,17 @@ from portal.audits.recording import (
 from portal.framework.services import rubric_export, rubric_import
 
 from ..factories import UserFactory
+from .factories import AssignmentFactory, AuditCycleFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def assignment(rubric_page, auditor):
-    plan = Plan.objects.create(
-        system_id="EHC-000001",
-        key_stage=KeyStage.KS2,
-        primary_need=PrimaryNeed.ASD,
-        setting_type=SettingType.MAINSTREAM,
-        locality="North",
-        plan_stage=PlanStage.NEW_PLAN,
-        date_issued=datetime.date(2026, 9, 1),
-    )
-    cycle = AuditCycle.objects.create(
-        name="Cycle 1",
-        tier=AuditCycle.Tier.NEW_PLANS,
-        starts_on=datetime.date(2026, 10, 1),
-        ends_on=datetime.date(2026, 12, 31),
-        rubric=rubric_page,
-        sample_size=1,
-    )
-    return Assignment.objects.create(
-        cycle=cycle, plan=plan, auditor=auditor, due_on=datetime.date(2026, 12, 1)
+    return AssignmentFactory(
+        plan=PlanFactory(system_id="EHC-000001"),
+        cycle=AuditCycleFactory(rubric=rubric_page),
+        auditor=auditor,
     )
 
 

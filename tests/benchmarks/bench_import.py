@@ -10,21 +10,13 @@ from django.db import connection
 
 from portal.audits.models import Plan
 from portal.audits.plan_register import plans_import
+from portal.audits.register import COLUMNS
 
 ROWS = 100_000
 KEY_STAGES = ["EY", "KS1", "KS2", "KS3", "KS4", "KS5", "POST19"]
 NEEDS = ["ASD", "SLCN", "SEMH", "MLD", "SLD", "PMLD", "SPLD", "PD", "HI", "VI", "MSI", "OTH"]
 SETTINGS = ["mainstream", "special", "resourced", "early_years", "fe_college"]
 LOCALITIES = ["North", "South", "East", "West", "Central"]
-COLUMNS = [
-    "system_id",
-    "key_stage",
-    "primary_need",
-    "setting_type",
-    "locality",
-    "plan_stage",
-    "date_issued",
-]
 
 
 def register_file(rows, seed=2026):
