@@ -1,11 +1,13 @@
 """Staff screens (Wagtail admin) for audits and cycles."""
 
 from django import forms
+from django.urls import path
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from .cycle_admin import CycleAssignView, CycleDrawSampleView, CycleInspectView
 from .models import Audit, AuditCycle
 from .sampling import STRATIFY_ATTRIBUTES
 
@@ -87,13 +89,16 @@ class AuditViewSet(ModelViewSet):
 
 
 class AuditCycleViewSet(ModelViewSet):
-    """Audit cycles: the period or theme, the rubric, and the rules the sample is drawn by."""
+    """Audit cycles: the period or theme, the rubric, and the rules the sample is drawn by;
+    the inspect page shows the sample, and QA leads draw it and assign its plans there."""
 
     model = AuditCycle
     icon = "date"
     menu_label = "Cycles"
     add_to_admin_menu = False
     inspect_view_enabled = True
+    inspect_view_class = CycleInspectView
+    inspect_template_name = "audits/admin/cycle_inspect.html"
     list_display = ["name", "tier", "theme", DateColumn("starts_on"), DateColumn("ends_on")]
     list_filter = ["tier"]
     search_fields = ["name", "theme"]
@@ -116,3 +121,21 @@ class AuditCycleViewSet(ModelViewSet):
         ],
         base_form_class=AuditCycleForm,
     )
+
+    def get_inspect_view_kwargs(self, **kwargs):
+        return super().get_inspect_view_kwargs(
+            draw_sample_url_name=self.get_url_name("draw_sample"),
+            assign_url_name=self.get_url_name("assign"),
+            **kwargs,
+        )
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path(
+                "draw-sample/<int:pk>/",
+                self.construct_view(CycleDrawSampleView),
+                name="draw_sample",
+            ),
+            path("assign/<int:pk>/", self.construct_view(CycleAssignView), name="assign"),
+        ]
