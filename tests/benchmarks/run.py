@@ -51,7 +51,7 @@ def main():
         django.setup()
         from django.core.management import call_command
 
-        from . import bench_grading, bench_import
+        from . import bench_grading, bench_import, bench_submit
 
         print(
             f"# {platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
@@ -61,8 +61,12 @@ def main():
         if database_url:
             call_command("migrate", verbosity=0)
             table("Plan register import (PostgreSQL)", bench_import.run())
+            table(
+                "Audit submission under gunicorn (production settings, PostgreSQL)",
+                bench_submit.run(database_url),
+            )
         else:
-            print(f"\nNo PostgreSQL at {SERVER}: the import benchmark did not run.")
+            print(f"\nNo PostgreSQL at {SERVER}: the import and submission benchmarks did not run.")
     return 0
 
 
