@@ -1,14 +1,19 @@
 """Staff screens (Wagtail admin) for audits and cycles."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.urls import path
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.views.generic import CreateView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from portal.framework.roles import AUDITOR
+
 from .cycle_admin import CycleAssignView, CycleDrawSampleView, CycleInspectView
-from .models import Audit, AuditCycle
+from .cycles import conflict_declare
+from .models import Audit, AuditCycle, ConflictDeclaration, Plan
 from .sampling import STRATIFY_ATTRIBUTES
 
 STRATIFY_LABELS = {"key_stage": "Key stage", "primary_need": "Primary need", "locality": "Locality"}
@@ -139,3 +144,66 @@ class AuditCycleViewSet(ModelViewSet):
             ),
             path("assign/<int:pk>/", self.construct_view(CycleAssignView), name="assign"),
         ]
+
+
+PLAN_NOT_FOUND = "No plan with system ID “{system_id}” is in the register."
+
+
+class ConflictDeclarationForm(WagtailAdminModelForm):
+    """A QA lead records an auditor's conflict of interest with a plan, found by its system ID
+    (a register of thousands of plans is no list to choose from)."""
+
+    plan_system_id = forms.CharField(label="Plan system ID", max_length=40)
+
+    class Meta:
+        model = ConflictDeclaration
+        fields = ["auditor", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["auditor"].queryset = (
+            get_user_model()
+            .objects.filter(groups__name=AUDITOR, is_active=True)
+            .order_by("last_name", "first_name", "username")
+        )
+        self.order_fields(["auditor", "plan_system_id", "reason"])
+
+    def clean_plan_system_id(self):
+        system_id = self.cleaned_data["plan_system_id"].strip()
+        plan = Plan.objects.filter(system_id__iexact=system_id).first()
+        if plan is None:
+            raise forms.ValidationError(PLAN_NOT_FOUND.format(system_id=system_id))
+        return plan
+
+
+class ConflictCreateView(CreateView):
+    def save_instance(self):
+        data = self.form.cleaned_data
+        return conflict_declare(
+            data["auditor"], data["plan_system_id"], data["reason"], declared_by=self.request.user
+        )
+
+
+class ConflictDeclarationViewSet(ModelViewSet):
+    """Conflicts of interest: an auditor is never assigned a plan they contributed to, or that
+    someone they manage contributed to."""
+
+    model = ConflictDeclaration
+    icon = "warning"
+    menu_label = "Conflicts of interest"
+    add_to_admin_menu = False
+    add_view_class = ConflictCreateView
+    list_display = [
+        Column("plan", label="Plan", accessor="plan.system_id"),
+        Column("auditor", label="Auditor", accessor="auditor"),
+        Column("reason", label="Reason", accessor="get_reason_display"),
+        DateColumn("declared_at", label="Declared"),
+    ]
+    list_filter = ["reason", "auditor"]
+    search_fields = ["plan__system_id"]
+
+    def get_form_class(self, for_update=False):
+        return ConflictDeclarationForm
+
+    def get_queryset(self, request):
+        return ConflictDeclaration.objects.select_related("plan", "auditor")

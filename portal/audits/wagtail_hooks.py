@@ -25,7 +25,7 @@ from wagtail.log_actions import LogFormatter
 
 from . import plan_register, register
 from .models import KeyStage, Plan, PlanImport, PlanStage, PrimaryNeed, SettingType
-from .viewsets import AuditCycleViewSet, AuditViewSet
+from .viewsets import AuditCycleViewSet, AuditViewSet, ConflictDeclarationViewSet
 
 IMPORT_PERMISSION = "audits.add_planimport"
 PLANS_IMPORTED_LOG = (
@@ -244,6 +244,7 @@ class AuditsViewSetGroup(ViewSetGroup):
         PlanImportViewSet(),
         AuditCycleViewSet("cycles"),
         AuditViewSet("audits"),
+        ConflictDeclarationViewSet("conflicts"),
     )
 
 

@@ -36,6 +36,8 @@ ROLE_PERMISSIONS = {
         "audits.add_auditcycle",
         "audits.change_auditcycle",
         "audits.view_audit",
+        "audits.view_conflictdeclaration",
+        "audits.add_conflictdeclaration",
     ],
     AUDITOR: [],
     MODERATOR: [],
