@@ -30,7 +30,11 @@ def test_demo_content_loads_a_complete_framework(client):
     framework = FrameworkPage.objects.live().get()
     assert len(framework.tiers) == 4
     assert StandardPage.objects.live().count() == 5
-    assert all(standard.sections.exists() for standard in StandardPage.objects.all())
+    for standard in StandardPage.objects.all():
+        assert standard.sections.exists(), standard.title
+        # Created and published once: one revision, holding the sections too.
+        assert standard.revisions.count() == 1
+        assert standard.live_revision.as_object().sections.exists()
 
     # An exemplar for every plan section, and every rubric section linked to one.
     exemplar_sections = set(ExemplarPage.objects.live().values_list("section__key", flat=True))

@@ -156,7 +156,7 @@ class Command(BaseCommand):
         )
         sections = {section.key: section for section in PlanSection.objects.all()}
         for standard in data["standards"]:
-            page, created = self.child(
+            self.child(
                 index,
                 StandardPage,
                 standard["slug"],
@@ -164,10 +164,8 @@ class Command(BaseCommand):
                 number=standard["number"],
                 summary=standard["summary"],
                 body=_stream(standard["body"]),
+                sections=[sections[key] for key in standard["sections"]],
             )
-            if created:
-                page.sections.set([sections[key] for key in standard["sections"]])
-                page.save_revision().publish()
 
     def exemplars(self, home):
         data = _load("exemplars")
