@@ -1,11 +1,16 @@
 """Factories for test data: users in each role and framework pages."""
 
+import datetime
+
 import factory
 import wagtail_factories
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from portal.framework import models
+from portal.framework.roles import AUDITOR
+from portal.training.models import Accreditation, StaffProfile
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -27,6 +32,20 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.groups.add(*(Group.objects.get(name=name) for name in extracted))
         if create:
             self.save()
+
+    @factory.post_generation
+    def agency(self, create, extracted, **kwargs):
+        if create and extracted:
+            StaffProfile.objects.create(user=self, agency=extracted)
+
+    @factory.post_generation
+    def accredited(self, create, extracted, **kwargs):
+        """Auditors come accredited for a year (as if carried over from earlier records)
+        unless accredited=False, so tests of assigning plans need not train them first."""
+        if create and extracted is not False and self.groups.filter(name=AUDITOR).exists():
+            Accreditation.objects.create(
+                auditor=self, expires_on=timezone.localdate() + datetime.timedelta(days=365)
+            )
 
 
 class HomePageFactory(wagtail_factories.PageFactory):

@@ -18,6 +18,7 @@ from guardian.shortcuts import assign_perm
 from wagtail.log_actions import log
 
 from portal.framework.roles import AUDITOR
+from portal.training.selectors import accreditation_refusal
 
 from .allocation import allocate
 from .models import (
@@ -164,13 +165,6 @@ def cycle_draw_sample(cycle, *, plans=None, user=None):
     return list(cycle.sample.select_related("plan").order_by("plan__system_id"))
 
 
-def _accreditation_refusal(auditor):
-    """Accreditation: this is where the training app's check goes, refusing an auditor with
-    no current accreditation with its own message. Until training exists, every member of
-    the Auditor group counts as accredited."""
-    return None
-
-
 def auditor_refusal(auditor, plan=None):
     """Why `auditor` may not be given `plan` (without a plan: any plan), as one of this
     module's messages, or None when they may. Every way of assigning plans asks this."""
@@ -178,7 +172,7 @@ def auditor_refusal(auditor, plan=None):
         return INACTIVE_AUDITOR
     if not auditor.groups.filter(name=AUDITOR).exists():
         return NOT_AN_AUDITOR
-    refusal = _accreditation_refusal(auditor)
+    refusal = accreditation_refusal(auditor)
     if refusal:
         return refusal
     if plan is not None and ConflictDeclaration.objects.filter(auditor=auditor, plan=plan).exists():
@@ -189,7 +183,8 @@ def auditor_refusal(auditor, plan=None):
 def open_assignment_counts(auditors):
     """{auditor pk: number of their assignments not yet audited and submitted}, any cycle."""
     counts = (
-        Assignment.objects.filter(auditor__in=auditors)
+        Assignment.objects.of_plans()
+        .filter(auditor__in=auditors)
         .exclude(audit__status=Audit.Status.SUBMITTED)
         .values("auditor")
         .annotate(open=Count("pk"))

@@ -201,13 +201,38 @@ class ConflictDeclaration(models.Model):
         return f"{self.auditor} on {self.plan}: {self.get_reason_display()}"
 
 
+class AssignmentQuerySet(models.QuerySet):
+    def of_plans(self):
+        """Assignments of plans in the register (not of training calibration cases)."""
+        return self.filter(plan__isnull=False)
+
+
 class Assignment(models.Model):
-    """A plan given to an auditor to audit by a date."""
+    """A plan given to an auditor to audit by a date; or, in training, a calibration case
+    given to a learner (or to a QA lead making its reference), audited with the same form."""
 
     cycle = models.ForeignKey(
         AuditCycle, on_delete=models.PROTECT, related_name="assignments", null=True, blank=True
     )
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="assignments")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="assignments", null=True, blank=True
+    )
+    calibration_case = models.ForeignKey(
+        "training.CalibrationCasePage",
+        on_delete=models.PROTECT,
+        related_name="assignments",
+        null=True,
+        blank=True,
+    )
+    rubric_revision = models.ForeignKey(
+        "wagtailcore.Revision",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The rubric revision to audit under, where it is fixed in advance "
+        "(calibration against a reference); otherwise the live one when the audit starts.",
+    )
     auditor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
     )
@@ -221,16 +246,36 @@ class Assignment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AssignmentQuerySet.as_manager()
+
     class Meta:
         ordering = ["due_on", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["cycle", "plan", "auditor"], name="one_assignment_per_auditor"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(plan__isnull=False, calibration_case__isnull=True)
+                | models.Q(plan__isnull=True, calibration_case__isnull=False),
+                name="assignment_of_a_plan_or_a_calibration_case",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.plan} for {self.auditor}, due {self.due_on:%d %b %Y}"
+        return f"{self.subject} for {self.auditor}, due {self.due_on:%d %b %Y}"
+
+    @property
+    def subject(self):
+        """What is audited, in words: "plan AB12345" or "calibration case “…”"."""
+        if self.plan_id:
+            return f"plan {self.plan.system_id}"
+        return f"calibration case “{self.calibration_case.title}”"
+
+
+class AuditQuerySet(models.QuerySet):
+    def of_plans(self):
+        """Audits of plans in the register: calibration audits are training, not findings."""
+        return self.filter(assignment__plan__isnull=False)
 
 
 class Audit(models.Model):
@@ -259,11 +304,13 @@ class Audit(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AuditQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["status", "overall_grade"])]
 
     def __str__(self):
-        return f"Audit of {self.assignment.plan} by {self.assignment.auditor}"
+        return f"Audit of {self.assignment.subject} by {self.assignment.auditor}"
 
 
 class PlanImport(models.Model):

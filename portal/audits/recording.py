@@ -18,6 +18,7 @@ from portal.framework.services import rubric_export
 
 from .grading import RubricGrader
 from .models import Audit
+from .signals import audit_submitted
 
 NO_PUBLISHED_RUBRIC = "There is no published rubric to audit against; ask a QA lead to publish one."
 NOT_YOUR_AUDIT = "This audit belongs to another auditor."
@@ -51,6 +52,8 @@ def grader_of_revision(revision_id):
 
 
 def _rubric_revision_for(assignment):
+    if assignment.rubric_revision_id:  # fixed in advance, as calibration against a reference
+        return assignment.rubric_revision
     rubric = assignment.cycle.rubric if assignment.cycle_id else None
     if rubric is None:
         rubric = RubricPage.objects.live().order_by("-last_published_at").first()
@@ -144,7 +147,7 @@ def audit_submit(audit, user, version):
     if not_done:
         raise ValueError(SECTIONS_NOT_DONE.format(sections=", ".join(not_done)))
     result = grader.grade(audit.ticks)
-    return _save(
+    audit = _save(
         audit,
         user,
         version,
@@ -161,6 +164,8 @@ def audit_submit(audit, user, version):
         },
         "portal.audit.submit",
     )
+    audit_submitted.send(sender=Audit, audit=audit, user=user)
+    return audit
 
 
 def audit_regrade(audit):

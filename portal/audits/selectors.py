@@ -65,6 +65,7 @@ def assignments_for_auditor(user):
     cycle and audit come in the same query."""
     assignments = (
         viewable_assignments(user)
+        .of_plans()
         .filter(auditor=user)
         .select_related("plan", "cycle", "audit")
         .order_by("due_on", "pk")

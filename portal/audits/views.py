@@ -52,7 +52,8 @@ def audit_view(view):
     @wraps(view)
     def wrapper(request, assignment_id, **kwargs):
         assignment = get_object_or_404(
-            viewable_assignments(request.user).select_related("plan", "cycle"), pk=assignment_id
+            viewable_assignments(request.user).select_related("plan", "cycle", "calibration_case"),
+            pk=assignment_id,
         )
         try:
             audit = audit_start(assignment, request.user)
@@ -69,6 +70,13 @@ def audit_view(view):
             return _refused(request, str(refused))
 
     return wrapper
+
+
+def _case_text(assignment, key):
+    """A calibration case's text for section `key`: the plan the learner audits."""
+    if not assignment.calibration_case_id:
+        return None
+    return assignment.calibration_case.section_text(key)
 
 
 def _context(audit, progress, **extra):
@@ -93,6 +101,9 @@ def my_audits(request):
 @audit_view
 def audit_overview(request, audit):
     """Every section's status and grade so far; once submitted, the audit as recorded."""
+    if audit.status == Audit.Status.SUBMITTED and audit.assignment.calibration_case_id:
+        # Training: the learner sees how their ticks compare with the reference.
+        return redirect("calibration_result", audit.assignment_id)
     progress = audit_progress(audit)
     if audit.status == Audit.Status.SUBMITTED:
         return TemplateResponse(request, "audits/audit_submitted.html", _context(audit, progress))
@@ -173,6 +184,7 @@ def audit_section(request, audit, key):
         form=form,
         previous=before,
         exemplars=section_exemplars(current.section),
+        case_text=_case_text(audit.assignment, key),
         grade_sentence=grade_sentence,
         changed=status == 409,
     )
@@ -244,6 +256,8 @@ def audit_review(request, audit):
             form.add_error(None, str(invalid))
             status = 400
         else:
+            if audit.assignment.calibration_case_id:
+                return redirect("calibration_result", audit.assignment_id)
             grade = audit.get_overall_grade_display()
             messages.success(request, SUBMITTED.format(grade=grade))
             return redirect("audit_overview", audit.assignment_id)

@@ -88,7 +88,7 @@ class AuditViewSet(ModelViewSet):
     form_fields = ["summary"]
 
     def get_queryset(self, request):
-        return Audit.objects.select_related(
+        return Audit.objects.of_plans().select_related(
             "assignment__plan", "assignment__auditor", "assignment__cycle"
         )
 

@@ -54,6 +54,7 @@ class HomePage(Page):
         "framework.StandardIndexPage",
         "framework.ExemplarIndexPage",
         "framework.RubricPage",
+        "training.TrainingIndexPage",
         "local_offer.LocalOfferIndexPage",
     ]
     max_count = 1

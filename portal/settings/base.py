@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -157,6 +158,14 @@ CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-pages": {
         "task": "portal.framework.tasks.publish_scheduled_pages",
         "schedule": 300.0,
+    },
+    "accreditation-reminders": {
+        "task": "portal.training.tasks.accreditation_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "accreditation-lapses": {
+        "task": "portal.training.tasks.accreditation_lapses",
+        "schedule": crontab(hour=7, minute=5),
     },
 }
 

@@ -13,6 +13,7 @@ from portal.framework.models import (
     StandardPage,
 )
 from portal.local_offer.models import LocalOfferIndexPage
+from portal.training.models import CalibrationCasePage, TrainingIndexPage, TrainingModulePage
 
 
 class PageTreeRulesTests(WagtailPageTestCase):
@@ -25,9 +26,17 @@ class PageTreeRulesTests(WagtailPageTestCase):
                 StandardIndexPage,
                 ExemplarIndexPage,
                 RubricPage,
+                TrainingIndexPage,
                 LocalOfferIndexPage,
             },
         )
+
+    def test_training_modules_and_cases_live_under_the_training_index(self):
+        self.assertAllowedSubpageTypes(TrainingIndexPage, {TrainingModulePage, CalibrationCasePage})
+        self.assertAllowedParentPageTypes(TrainingModulePage, {TrainingIndexPage})
+        self.assertAllowedParentPageTypes(CalibrationCasePage, {TrainingIndexPage})
+        self.assertAllowedSubpageTypes(TrainingModulePage, set())
+        self.assertAllowedSubpageTypes(CalibrationCasePage, set())
 
     def test_standards_live_under_their_index(self):
         self.assertAllowedSubpageTypes(StandardIndexPage, {StandardPage})

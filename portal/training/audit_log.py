@@ -1,0 +1,29 @@
+"""The audit-log actions of the training app, shown in Wagtail's history and reports."""
+
+from wagtail import hooks
+
+ACTIONS = {
+    "portal.training.module_complete": ("Complete module", "Completed a training module"),
+    "portal.training.knowledge_check": ("Take knowledge check", "Took a knowledge check"),
+    "portal.training.reference_start": (
+        "Start calibration reference",
+        "Started recording a calibration case's reference",
+    ),
+    "portal.training.reference_record": (
+        "Record calibration reference",
+        "Recorded a calibration case's reference",
+    ),
+    "portal.training.calibration_start": ("Start calibration", "Started a calibration case"),
+    "portal.training.calibration_mark": ("Mark calibration", "Calibration compared"),
+    "portal.training.accredit": ("Accredit auditor", "Accredited the auditor"),
+    "portal.training.reminder": ("Remind of expiry", "Reminded the auditor of expiry"),
+    "portal.training.lapse": ("Report lapse", "Reported a lapsed accreditation to QA leads"),
+    "portal.training.invite": ("Invite auditor", "Invited an auditor"),
+    "portal.training.invitation_accept": ("Accept invitation", "Accepted the invitation"),
+}
+
+
+@hooks.register("register_log_actions")
+def register_training_log_actions(actions):
+    for action, (label, message) in ACTIONS.items():
+        actions.register_action(action, label, message)
