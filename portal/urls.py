@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audits/", include("portal.audits.urls")),
+    path("training/", include("portal.training.urls")),
 ]
 
 if settings.DEBUG:

@@ -9,8 +9,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from portal import celery_app
@@ -31,9 +33,23 @@ pytestmark = [
 ]
 
 
+def test_database_url():
+    """The test database, for a worker whose tasks read and write it (PostgreSQL only: the
+    test database of SQLite lives in this process's memory)."""
+    database = connection.settings_dict
+    if connection.vendor != "postgresql":
+        return None
+    password = f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else ""
+    return (
+        f"postgres://{quote(database['USER'])}{password}@{database['HOST'] or 'localhost'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+
+
 @pytest.fixture
 def worker(tmp_path):
-    """A Celery worker in its own process on a queue of its own, delivering mail to files."""
+    """A Celery worker in its own process on a queue of its own, delivering mail to files and
+    (on PostgreSQL) working on the test database."""
     if not REDIS_URL:
         pytest.fail("CI must provide REDIS_URL so the Celery worker test can run")
     queue = f"test-{uuid.uuid4().hex[:8]}"
@@ -46,6 +62,8 @@ def worker(tmp_path):
         "EMAIL_DELIVERY_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(outbox),
     }
+    if test_database_url():
+        env["DATABASE_URL"] = test_database_url()
     process = subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
         [
             sys.executable,
@@ -80,15 +98,16 @@ def worker(tmp_path):
         print(output)
 
 
-def wait_for_files(folder: Path, timeout=60):
+def wait_for_files(folder: Path, timeout=60, count=1):
+    """The files the worker wrote into `folder`, once there are `count` (or the time is up)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         files = list(folder.iterdir())
-        if files:
+        if len(files) >= count:
             time.sleep(0.5)  # let the worker finish writing
             return files
         time.sleep(0.25)
-    return []
+    return list(folder.iterdir())
 
 
 @pytest.mark.django_db

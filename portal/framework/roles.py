@@ -38,6 +38,13 @@ ROLE_PERMISSIONS = {
         "audits.view_audit",
         "audits.view_conflictdeclaration",
         "audits.add_conflictdeclaration",
+        # Training: the dashboard, invitations, calibration references and the rules.
+        "training.view_accreditation",
+        "training.add_invitation",
+        "training.view_invitation",
+        "training.view_calibrationreference",
+        "training.add_calibrationreference",
+        "training.change_trainingsettings",
     ],
     AUDITOR: [],
     MODERATOR: [],

@@ -6,7 +6,19 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
@@ -22,6 +34,7 @@ from .models import (
     KnowledgeCheckAttempt,
     ModuleCompletion,
     TrainingModulePage,
+    TrainingSettings,
 )
 
 NOT_ACCREDITED = (
@@ -144,6 +157,7 @@ class TrainingProgress:
     last_accreditation: Accreditation | None
     cases_left: int
     today: datetime.date
+    reminder_days: int
 
     @property
     def required_remaining(self):
@@ -164,9 +178,10 @@ class TrainingProgress:
 
     @property
     def expires_soon(self):
+        """Within the reminder period QA leads set, as the dashboard counts it."""
         return (
             self.accreditation is not None
-            and (self.accreditation.expires_on - self.today).days <= 30
+            and (self.accreditation.expires_on - self.today).days <= self.reminder_days
         )
 
     @property
@@ -205,6 +220,7 @@ def training_progress(user):
         .first(),
         cases_left=calibration_cases_ready().exclude(pk__in=tried).count(),
         today=timezone.localdate(),
+        reminder_days=TrainingSettings.load().reminder_days,
     )
 
 
@@ -227,18 +243,49 @@ def open_plan_assignments(user):
     )
 
 
+def _required_modules_of_each_auditor():
+    """Subqueries, correlated to an auditor row: the live required modules meant for them
+    (as modules_for), and a module's completion by them."""
+    required = (
+        TrainingModulePage.objects.live()
+        .filter(required=True)
+        .filter(
+            Q(audience=TrainingModulePage.Audience.ALL)
+            | Q(audience=OuterRef("staff_profile__agency"))
+        )
+    )
+    completed = ModuleCompletion.objects.filter(
+        module=OuterRef("pk"), learner=OuterRef(OuterRef("pk"))
+    )
+    return required, completed
+
+
 def training_reach():
-    """Per agency: auditors, how many completed every required module, how many are
-    accredited now — counted in the database."""
+    """Per agency (in the order of Agency, then auditors with no agency recorded): how many
+    auditors, how many completed every required module meant for them, passed a calibration
+    case, are accredited now, and have an accreditation that expired without renewal —
+    counted in the database."""
     today = timezone.localdate()
-    current = Accreditation.objects.filter(auditor=OuterRef("pk"), expires_on__gte=today)
+    accreditations = Accreditation.objects.filter(auditor=OuterRef("pk"))
+    required, completed = _required_modules_of_each_auditor()
+    required_missing = required.filter(~Exists(completed))
     rows = (
         auditors()
-        .annotate(accredited=Exists(current))
+        .annotate(
+            modules_done=~Exists(required_missing),
+            passed=Exists(CalibrationAttempt.objects.filter(learner=OuterRef("pk"), passed=True)),
+            accredited=Exists(accreditations.filter(expires_on__gte=today)),
+            ever_accredited=Exists(accreditations),
+        )
         .values("staff_profile__agency")
         .annotate(
             total=Count("pk", distinct=True),
+            modules_done_count=Count("pk", filter=Q(modules_done=True), distinct=True),
+            passed_count=Count("pk", filter=Q(passed=True), distinct=True),
             accredited_count=Count("pk", filter=Q(accredited=True), distinct=True),
+            expired_count=Count(
+                "pk", filter=Q(ever_accredited=True, accredited=False), distinct=True
+            ),
         )
         .order_by()
     )
@@ -253,7 +300,75 @@ def training_reach():
             {
                 "agency": labels.get(agency, "No agency recorded"),
                 "auditors": row["total"],
+                "modules_done": row["modules_done_count"],
+                "passed_calibration": row["passed_count"],
                 "accredited": row["accredited_count"],
+                "expired": row["expired_count"],
             }
         )
     return reach
+
+
+def _count(queryset):
+    """How many rows a correlated `queryset` has, as a subquery (COUNT without GROUP BY
+    gives exactly one row, 0 when nothing matches)."""
+    return Subquery(
+        queryset.order_by().values(n=Func(F("pk"), function="COUNT")),
+        output_field=models.IntegerField(),
+    )
+
+
+class AccreditationStatus(models.TextChoices):
+    ACCREDITED = "accredited", "Accredited"
+    EXPIRES_SOON = "expires_soon", "Expires soon"
+    EXPIRED = "expired", "Expired"
+    NOT_ACCREDITED = "not_accredited", "Not yet accredited"
+
+
+NOT_ACCREDITED_NOW = (AccreditationStatus.EXPIRED, AccreditationStatus.NOT_ACCREDITED)
+
+
+def auditor_training_rows(today, reminder_days):
+    """Every member of the Auditor group, annotated in the database with their required
+    modules (meant for them, as modules_for) and how many they completed, their
+    marked calibration attempts and best criterion agreement, their latest accreditation's
+    expiry and status on `today`, and their plan assignments still to audit."""
+    required, completed = _required_modules_of_each_auditor()
+    marked = CalibrationAttempt.objects.filter(learner=OuterRef("pk"), submitted_at__isnull=False)
+    latest_expiry = (
+        Accreditation.objects.filter(auditor=OuterRef("pk"))
+        .order_by("-expires_on")
+        .values("expires_on")[:1]
+    )
+    open_plans = (
+        Assignment.objects.of_plans()
+        .filter(auditor=OuterRef("pk"))
+        .exclude(audit__status=Audit.Status.SUBMITTED)
+    )
+    return (
+        auditors()
+        .annotate(
+            required_total=_count(required),
+            required_done=_count(required.filter(Exists(completed))),
+            attempts_marked=_count(marked),
+            best_agreement=Subquery(
+                marked.filter(criterion_agreement__isnull=False)
+                .order_by("-criterion_agreement")
+                .values("criterion_agreement")[:1]
+            ),
+            expires_on=Subquery(latest_expiry),
+            open_plans=_count(open_plans),
+        )
+        .annotate(
+            accreditation_status=Case(
+                When(expires_on__isnull=True, then=Value(AccreditationStatus.NOT_ACCREDITED)),
+                When(expires_on__lt=today, then=Value(AccreditationStatus.EXPIRED)),
+                When(
+                    expires_on__lte=today + datetime.timedelta(days=reminder_days),
+                    then=Value(AccreditationStatus.EXPIRES_SOON),
+                ),
+                default=Value(AccreditationStatus.ACCREDITED),
+                output_field=models.CharField(),
+            )
+        )
+    )

@@ -40,6 +40,7 @@ from portal.audits.recording import (
     rubric_of_revision,
 )
 from portal.framework.roles import AUDITOR
+from portal.training.models import Accreditation
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 AUDITORS = 10
@@ -130,6 +131,9 @@ def prepare():
         # No email address: assigning sends no mail.
         auditor = User.objects.create(username=f"bench-auditor-{index}", password=password)
         auditor.groups.add(group)
+        # Accredited as if carried over from earlier records: only accredited auditors
+        # are given plans.
+        Accreditation.objects.create(auditor=auditor, expires_on=due)
         ids = []
         for number in range(SUBMITS_PER_AUDITOR):
             plan = plans[index * SUBMITS_PER_AUDITOR + number]

@@ -18,6 +18,17 @@ from portal.framework.models import (
 )
 from portal.framework.roles import ROLES
 from portal.framework.services import rubric_export
+from portal.training.models import (
+    Accreditation,
+    CalibrationCasePage,
+    TrainingIndexPage,
+    TrainingModulePage,
+)
+from portal.training.selectors import (
+    calibration_reference_current,
+    open_plan_assignments,
+    training_progress,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +61,13 @@ def test_demo_content_loads_a_complete_framework(client):
     assert any(section["limiting"] for section in rubric["sections"])
     assert any(section["may_be_not_applicable"] for section in rubric["sections"])
 
-    # Every page a parent can reach from the home page answers.
-    for page in home.get_descendants(inclusive=True).live().specific():
+    # Every public page answers; training is for signed-in staff.
+    for page in home.get_descendants(inclusive=True).live().public().specific():
+        assert client.get(page.url).status_code == 200, page.url
+    training = TrainingIndexPage.objects.get()
+    assert client.get(training.url).status_code == 302
+    client.force_login(get_user_model().objects.get(username="trainee"))
+    for page in training.get_descendants(inclusive=True).live().specific():
         assert client.get(page.url).status_code == 200, page.url
 
 
@@ -66,7 +82,9 @@ def test_demo_users_exist_for_every_role():
 def test_demo_audits_cover_every_grade_and_re_derive():
     call_command("load_demo_content")
     grades = set(
-        Audit.objects.filter(status=Audit.Status.SUBMITTED).values_list("overall_grade", flat=True)
+        Audit.objects.of_plans()
+        .filter(status=Audit.Status.SUBMITTED)
+        .values_list("overall_grade", flat=True)
     )
     assert grades == {"outstanding", "good", "requires_improvement", "inadequate"}
     assert Audit.objects.filter(status=Audit.Status.DRAFT).exists()
@@ -77,6 +95,44 @@ def test_demo_audits_cover_every_grade_and_re_derive():
     call_command("verify_grades")
 
 
+def test_demo_training_has_modules_cases_and_auditors_in_every_state():
+    call_command("load_demo_content")
+    modules = TrainingModulePage.objects.live()
+    assert {"the-quality-standards", "smart-outcomes", "making-judgements-and-avoiding-bias"} <= {
+        module.slug for module in modules
+    }
+    assert any(module.has_knowledge_check for module in modules)
+    assert any(not module.has_knowledge_check for module in modules)
+    # Two cases whose references grade Good and Requires Improvement.
+    grades = {
+        calibration_reference_current(case).assignment.audit.overall_grade
+        for case in CalibrationCasePage.objects.live()
+    }
+    assert grades == {"good", "requires_improvement"}
+
+    User = get_user_model()
+    states = {
+        username: training_progress(User.objects.get(username=username)).status
+        for username in ("auditor", "newauditor", "trainee", "lapsed")
+    }
+    assert states == {
+        "auditor": "accredited",
+        "newauditor": "in_training",
+        "trainee": "in_training",
+        "lapsed": "expired",
+    }
+    trainee = training_progress(User.objects.get(username="trainee"))
+    assert 0 < sum(row.done for row in trainee.modules) < len(trainee.modules)
+    assert not any(
+        row.done for row in training_progress(User.objects.get(username="newauditor")).modules
+    )
+    # The lapsed auditor still holds plans: their work is flagged, not dropped.
+    assert open_plan_assignments(User.objects.get(username="lapsed")).exists()
+    # Every auditor given plans in the demo cycle was accredited.
+    for assignment in Assignment.objects.of_plans().filter(cycle__isnull=False):
+        assert assignment.auditor.accreditations.exists()
+
+
 def test_running_it_twice_changes_nothing():
     call_command("load_demo_content")
     counts = (
@@ -84,6 +140,7 @@ def test_running_it_twice_changes_nothing():
         StandardPage.objects.count(),
         get_user_model().objects.count(),
         Audit.objects.count(),
+        Accreditation.objects.count(),
     )
     revisions = RubricPage.objects.get().revisions.count()
     call_command("load_demo_content")
@@ -92,6 +149,7 @@ def test_running_it_twice_changes_nothing():
         StandardPage.objects.count(),
         get_user_model().objects.count(),
         Audit.objects.count(),
+        Accreditation.objects.count(),
     )
     assert RubricPage.objects.get().revisions.count() == revisions
 

@@ -19,7 +19,7 @@ class TrainingIndexPageFactory(wagtail_factories.PageFactory):
         model = models.TrainingIndexPage
 
     title = "Auditor training"
-    slug = "training"
+    slug = "auditor-training"
 
 
 class TrainingModulePageFactory(wagtail_factories.PageFactory):

@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from portal.audits.models import Audit
 from portal.audits.recording import audit_regrade
 
-MISMATCH = "Audit {pk} (plan {plan}): recorded {recorded}, re-graded {regraded}."
-UNGRADABLE = "Audit {pk} (plan {plan}) cannot be re-graded: {problem}"
+MISMATCH = "Audit {pk} ({subject}): recorded {recorded}, re-graded {regraded}."
+UNGRADABLE = "Audit {pk} ({subject}) cannot be re-graded: {problem}"
 ALL_MATCH = "All {count} submitted audits re-grade to their recorded grades."
 SOME_DIFFER = "{count} of {total} submitted audits do not re-grade to their recorded grades."
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         audits = (
             Audit.objects.filter(status=Audit.Status.SUBMITTED)
-            .select_related("assignment__plan")
+            .select_related("assignment__plan", "assignment__calibration_case")
             .order_by("rubric_revision_id", "pk")
             .iterator(chunk_size=2000)
         )
@@ -26,17 +26,17 @@ class Command(BaseCommand):
         problems = []
         for audit in audits:
             total += 1
-            plan = audit.assignment.plan.system_id
+            subject = audit.assignment.subject
             try:
                 regraded = audit_regrade(audit)
             except ValueError as error:
-                problems.append(UNGRADABLE.format(pk=audit.pk, plan=plan, problem=error))
+                problems.append(UNGRADABLE.format(pk=audit.pk, subject=subject, problem=error))
                 continue
             if regraded != audit.result or regraded["overall"]["grade"] != audit.overall_grade:
                 problems.append(
                     MISMATCH.format(
                         pk=audit.pk,
-                        plan=plan,
+                        subject=subject,
                         recorded=audit.overall_grade,
                         regraded=regraded["overall"]["grade"],
                     )

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from wagtail.models import Page, Site
 
 from portal.audits.demo import load_demo_audits
@@ -32,6 +33,11 @@ from portal.framework.roles import (
 )
 from portal.framework.services import rubric_import
 from portal.local_offer.models import LocalOfferIndexPage
+from portal.training.demo import (
+    expire_demo_lapsed,
+    load_demo_training,
+    load_demo_training_pages,
+)
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - demo settings only; refused in production
@@ -43,6 +49,9 @@ DEMO_USERS = [
     ("auditor", "Priya Shah", [AUDITOR], False),
     ("auditor2", "Sam Okafor", [AUDITOR], False),
     ("auditor3", "Jo Brennan", [AUDITOR], False),
+    ("newauditor", "Alex Rahman", [AUDITOR], False),
+    ("trainee", "Chris Lowe", [AUDITOR], False),
+    ("lapsed", "Dana Whitfield", [AUDITOR], False),
     ("moderator", "Tom Fletcher", [MODERATOR], False),
     ("actionowner", "Grace Obi", [ACTION_OWNER], False),
     ("board", "Helen Carter", [PARTNERSHIP_BOARD], False),
@@ -80,11 +89,16 @@ class Command(BaseCommand):
             exemplar_index = self.exemplars(home)
             self.rubric(home, exemplar_index)
             self.local_offer(home)
+            self.created += load_demo_training_pages(home)
             users = [] if no_users else self.users()
+            training = None if no_users else self.training()
             audits = None if no_users else self.audits()
+            if training:
+                expire_demo_lapsed(get_user_model().objects.get(username="qalead"))
         self.report(users)
-        if audits:
-            self.stdout.write(audits)
+        for line in (training, audits):
+            if line:
+                self.stdout.write(line)
 
     def child(self, parent, model, slug, **fields):
         """The live child page with this slug, created and published if missing."""
@@ -241,10 +255,22 @@ class Command(BaseCommand):
             users.append((username, roles or ["administrator"]))
         return users
 
+    def training(self):
+        """References for the calibration cases, and demo auditors in every state of
+        training (needs the users and the rubric)."""
+        return load_demo_training(get_user_model().objects.get(username="qalead"))
+
     def audits(self):
-        """Plans, a cycle, assignments and audits across every grade (needs the users)."""
+        """Plans, a cycle, assignments and audits across every grade, shared between the
+        accredited auditors (needs the users and their training)."""
         User = get_user_model()
-        auditors = list(User.objects.filter(groups__name=AUDITOR).order_by("username"))
+        auditors = list(
+            User.objects.filter(
+                groups__name=AUDITOR, accreditations__expires_on__gte=timezone.localdate()
+            )
+            .distinct()
+            .order_by("username")
+        )
         return load_demo_audits(auditors, User.objects.get(username="qalead"))
 
     def report(self, users):
