@@ -80,6 +80,11 @@ class QuestionBlock(blocks.StructBlock):
             "A question with options; the learner must choose every correct option and no other"
         )
 
+    def get_context(self, value, parent_context=None):
+        context = super().get_context(value, parent_context)
+        context["several"] = sum(bool(option["correct"]) for option in value["options"]) > 1
+        return context
+
     def clean(self, value):
         value = super().clean(value)
         options = list(value["options"])

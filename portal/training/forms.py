@@ -43,9 +43,9 @@ class KnowledgeCheckForm(forms.Form):
             for name, value in self.cleaned_data.items()
         }
 
-    def questions_shown_again(self):
-        """Each question as the check shows it again after a refused try: the question, the
-        option numbers chosen (as posted) and its error."""
+    def questions_shown(self):
+        """Each question as the check shows it: the question, whether several options may be
+        chosen, the option numbers chosen (as posted, after a refused try) and its error."""
         rows = []
         for question, bound in zip(self.questions, self, strict=True):
             chosen = bound.value() or []
@@ -54,6 +54,7 @@ class KnowledgeCheckForm(forms.Form):
                     "question": question,
                     "id": bound.name,
                     "number": bound.field.number,
+                    "several": isinstance(bound.field, forms.MultipleChoiceField),
                     "chosen": [chosen] if isinstance(chosen, str) else list(chosen),
                     "error": bound.errors[0] if bound.errors else None,
                 }

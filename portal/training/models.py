@@ -172,10 +172,14 @@ class TrainingModulePage(Page):
         return len(self.questions) > 0
 
     def get_context(self, request, *args, **kwargs):
+        from .forms import KnowledgeCheckForm
         from .selectors import module_state_for
+        from .services import knowledge_check_questions
 
         context = super().get_context(request, *args, **kwargs)
         context["state"] = module_state_for(self, request.user)
+        if self.has_knowledge_check:
+            context["check_form"] = KnowledgeCheckForm(knowledge_check_questions(self))
         return context
 
 

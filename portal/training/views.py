@@ -249,14 +249,16 @@ def calibration_result(request, assignment_id):
     )
 
 
-def _no_referrer(view):
-    """The page's address carries a secret (the invitation token): never send it on as a
-    referrer to anything the page links to or loads."""
+def _referrer_same_origin(view):
+    """The page's address carries a secret (the invitation token): it is sent on as a
+    referrer only to the portal itself, never to anything else the page links to or loads.
+    (Not "no-referrer": browsers then send the form's POST with Origin "null", which
+    Django's CSRF check rightly refuses.)"""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper
@@ -274,7 +276,7 @@ def _invitation_invalid(request, invalid):
 
 
 @never_cache
-@_no_referrer
+@_referrer_same_origin
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token):
     """Set a password from an invitation link; the new auditor is then signed in and lands

@@ -534,7 +534,7 @@ def test_accepting_an_invitation_signs_the_auditor_in_to_my_training(client, inv
     assert "Welcome, Robin Shaw" in page
     assert "new.auditor@example.gov.uk" in page
     assert "Your username is your email address" in page
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert "no-store" in response.headers["Cache-Control"]
 
     response = client.post(invitation_path(invitation), PASSWORDS, follow=True)
@@ -555,7 +555,7 @@ def test_a_weak_or_mistyped_password_is_refused(client, invitation):
     page = page_text(response)
     assert "There is a problem" in page
     assert "The passwords do not match" in page
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
     response = client.post(
         invitation_path(invitation), {"new_password1": "12345678", "new_password2": "12345678"}
@@ -575,7 +575,7 @@ def test_an_invitation_link_works_once(client, invitation):
     assert INVITATION_USED in page_text(response)
     response = client.post(invitation_path(invitation), PASSWORDS)
     assert response.status_code == 410
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_an_expired_or_unknown_invitation_link_is_refused(client, invitation):
