@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, View
 from wagtail.admin.views.generic import InspectView
@@ -50,7 +51,8 @@ class CycleAssignForm(forms.Form):
     auditors = AuditorChoiceField(
         queryset=get_user_model().objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="The sampled plans are shared among these auditors, evening out their load.",
+        help_text="The sampled plans are shared among these auditors, evening out their load. "
+        "Only auditors with a current accreditation are listed.",
     )
     due_on = forms.DateField(label="Due by", widget=AdminDateInput)
 
@@ -58,7 +60,11 @@ class CycleAssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["auditors"].queryset = (
             get_user_model()
-            .objects.filter(groups__name=AUDITOR, is_active=True)
+            .objects.filter(
+                groups__name=AUDITOR,
+                is_active=True,
+                accreditations__expires_on__gte=timezone.localdate(),
+            )
             .order_by("last_name", "first_name", "username")
             .distinct()
         )

@@ -1,6 +1,7 @@
 """A QA lead's actions on a cycle in the admin: draw its sample, share the sampled plans among
 auditors, see who holds what; auditors cannot do either."""
 
+import datetime
 from collections import Counter
 from decimal import Decimal
 
@@ -130,12 +131,21 @@ def test_plans_left_without_an_auditor_are_listed_with_the_reason(client, qa_lea
             assert f"<td>{sampled.plan.system_id}</td><td>{escape(NO_SECOND_AUDITOR)}</td>" in page
 
 
-def test_only_active_auditors_are_offered(client, qa_lead, auditor, cycle):
+def test_only_active_accredited_auditors_are_offered(client, qa_lead, auditor, cycle):
     inactive = UserFactory(roles=["Auditor"], is_active=False)
+    untrained = UserFactory(roles=["Auditor"], accredited=False)
+    lapsed = UserFactory(roles=["Auditor"])
+    lapsed.accreditations.update(expires_on=datetime.date(2025, 1, 1))
     client.force_login(qa_lead)
     form = client.get(reverse("cycles:assign", args=[cycle.pk])).content.decode()
     assert f'value="{auditor.pk}"' in form
-    assert f'value="{inactive.pk}"' not in form
+    for refused in (inactive, untrained, lapsed):
+        assert f'value="{refused.pk}"' not in form
+    assert "Only auditors with a current accreditation are listed." in form
+    # A tampered post naming a lapsed auditor assigns nothing.
+    response = assign(client, cycle, [lapsed])
+    assert response.status_code == 200
+    assert not cycle.assignments.exists()
 
 
 def test_the_sample_cannot_be_redrawn_once_assigned(
