@@ -19,6 +19,8 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audits/", include("portal.audits.urls")),
+    path("moderation/", include("portal.audits.moderation_urls")),
+    path("actions/", include("portal.audits.action_urls")),
     path("training/", include("portal.training.urls")),
 ]
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from portal.framework import models
 from portal.framework.roles import AUDITOR
-from portal.training.models import Accreditation, StaffProfile
+from portal.training.models import Accreditation
+from portal.training.services import staff_agency_set
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -36,7 +37,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def agency(self, create, extracted, **kwargs):
         if create and extracted:
-            StaffProfile.objects.create(user=self, agency=extracted)
+            staff_agency_set(self, extracted)
 
     @factory.post_generation
     def accredited(self, create, extracted, **kwargs):

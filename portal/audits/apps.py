@@ -7,5 +7,6 @@ class AuditsConfig(AppConfig):
     verbose_name = "Audits"
 
     def ready(self):
-        # Wagtail refuses log entries for actions nobody registered.
-        from . import audit_log  # noqa: F401
+        # Wagtail refuses log entries for actions nobody registered; moderation connects
+        # the receiver that queues submitted audits for moderation.
+        from . import audit_log, moderation  # noqa: F401

@@ -9,6 +9,19 @@ ACTIONS = {
     "portal.cycle.draw_sample": ("Draw sample", "Drew the cycle's sample of plans"),
     "portal.assignment.create": ("Assign plan", "Assigned the plan to an auditor"),
     "portal.conflict.declare": ("Declare conflict", "Declared a conflict of interest"),
+    "portal.moderation.queue": ("Queue for moderation", "Queued the plan for moderation"),
+    "portal.moderation.audit_added": (
+        "Add audit to moderation",
+        "Added another audit of the plan to its moderation case",
+    ),
+    "portal.moderation.record": ("Record moderation", "Recorded a draft moderation decision"),
+    "portal.moderation.close": ("Close moderation", "Closed the moderation case"),
+    "portal.action.raise": ("Raise action", "Raised the action"),
+    "portal.action.update": ("Update action", "Updated the action"),
+    "portal.action.reaudit_unassigned": (
+        "Re-audit not assigned",
+        "No auditor could be given the re-audit",
+    ),
 }
 
 

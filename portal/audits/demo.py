@@ -6,11 +6,24 @@ import datetime
 import random
 
 from django.db import transaction
+from django.utils import timezone
 
 from portal.framework.models import RubricPage
+from portal.framework.rubric import GRADES
 
+from .actions import action_raise, action_update
 from .cycles import conflict_declare, cycle_assign, cycle_draw_sample
-from .models import AuditCycle, KeyStage, Plan, PlanStage, PrimaryNeed, SettingType
+from .models import (
+    Action,
+    AuditCycle,
+    KeyStage,
+    ModerationCase,
+    Plan,
+    PlanStage,
+    PrimaryNeed,
+    SettingType,
+)
+from .moderation import moderation_case_record
 from .recording import (
     audit_save_findings,
     audit_save_section,
@@ -134,6 +147,7 @@ def load_demo_audits(auditors, qa_lead):
         sample_size=36,
         stratify_by=["key_stage"],
         double_audit_share="0.25",
+        moderation_share="0.2",
         seed=SEED,
     )
     sampled = cycle_draw_sample(cycle, user=qa_lead)
@@ -158,4 +172,135 @@ def load_demo_audits(auditors, qa_lead):
         f"Demo audits: {Plan.objects.count()} plans, cycle “{cycle.name}” with "
         f"{len(sampled)} sampled, "
         f"{len(assigned.created)} assignments, {submitted} submitted audits."
+    )
+
+
+def _close(case, moderator, grade, rationale):
+    return moderation_case_record(
+        case,
+        moderator,
+        case.version,
+        grade=grade,
+        section_grades={},
+        rationale=rationale,
+        close=True,
+    )
+
+
+@transaction.atomic
+def load_demo_moderation(moderator, owners, qa_lead):
+    """Moderation cases in every state (queued, being moderated, closed with the grade
+    confirmed and changed, the changed one a double-audited plan the auditors disagreed
+    on) and actions in every status, one overdue and one re-audit that closed the loop.
+    `owners`: {agency: action owner}. Returns a line for the command's report."""
+    if Action.objects.exists():
+        return "Demo moderation and actions already present; nothing changed."
+    cases = list(ModerationCase.objects.filter(cycle__name=DEMO_CYCLE).prefetch_related("audits"))
+    disagreeing = next(
+        case
+        for case in cases
+        if case.double_audited and len({a.overall_grade for a in case.audits.all()}) > 1
+    )
+    agreeing = next(
+        case
+        for case in cases
+        if case is not disagreeing and len({a.overall_grade for a in case.audits.all()}) == 1
+    )
+    grades = sorted((audit.overall_grade for audit in disagreeing.audits.all()), key=GRADES.index)
+    changed = _close(
+        disagreeing,
+        moderator,
+        grades[-1],
+        "Section F does not quantify the therapy, so the essential criterion F1 is not met; "
+        "the second auditor's grade stands.",
+    )
+    confirmed = _close(
+        agreeing,
+        moderator,
+        agreeing.audits.first().overall_grade,
+        "The auditor's ticks match the plan; the grade is confirmed.",
+    )
+    in_progress = next(case for case in cases if case not in (disagreeing, agreeing))
+    moderation_case_record(
+        in_progress,
+        moderator,
+        in_progress.version,
+        grade="",
+        section_grades={},
+        rationale="Reading sections E and F against the exemplars.",
+    )
+
+    today = timezone.localdate()
+    audit = changed.audits.order_by("submitted_at").first()
+    health, education = owners["health"], owners["education"]
+    raised = [
+        action_raise(
+            raised_by=moderator,
+            description="Quantify the speech and language therapy in "
+            "section F (sessions per week, length, by whom) and reissue the plan.",
+            kind=Action.Kind.AMEND_PLAN,
+            agency="health",
+            owner=health,
+            due_on=today + datetime.timedelta(days=5),
+            moderation_case=changed,
+        ),
+        action_raise(
+            raised_by=qa_lead,
+            description=audit.recommendations,
+            kind=Action.Kind.REVIEW_PROCESS,
+            agency="education",
+            owner=education,
+            due_on=today + datetime.timedelta(days=21),
+            audit=audit,
+        ),
+        action_raise(
+            raised_by=moderator,
+            description="Audit the amended plan again once it is issued.",
+            kind=Action.Kind.REAUDIT,
+            agency="education",
+            owner=education,
+            due_on=today + datetime.timedelta(days=30),
+            moderation_case=changed,
+        ),
+        action_raise(
+            raised_by=qa_lead,
+            description="Run a briefing for health advice writers on "
+            "outcomes that say by when and how progress is measured.",
+            kind=Action.Kind.TRAINING,
+            agency="health",
+            owner=health,
+            due_on=today + datetime.timedelta(days=10),
+            moderation_case=confirmed,
+        ),
+        action_raise(
+            raised_by=qa_lead,
+            description="Add a prompt for the child's own words to the section A template.",
+            kind=Action.Kind.REVIEW_PROCESS,
+            agency="health",
+            owner=health,
+            due_on=today + datetime.timedelta(days=2),
+            moderation_case=confirmed,
+        ),
+    ]
+    amend, review, reaudit, _open_training, template = raised
+    action_update(
+        amend,
+        health,
+        amend.version,
+        status="in_progress",
+        note="Asked the SaLT service for the quantified provision.",
+    )
+    action_update(reaudit, education, reaudit.version, status="done", note="Plan reissued.")
+    action_update(
+        template,
+        health,
+        template.version,
+        status="cancelled",
+        cancel_reason="Covered by the new template issued in October.",
+    )
+    # Overdue: a review that ran past its date.
+    Action.objects.filter(pk=review.pk).update(due_on=today - datetime.timedelta(days=6))
+    return (
+        f"Demo moderation: {len(cases)} cases (2 closed, 1 being moderated); "
+        f"{len(raised)} actions in every status, one overdue."
     )

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from portal.framework.rubric import GRADE_LABELS
+from portal.training.models import Agency
 
 
 class KeyStage(models.TextChoices):
@@ -137,6 +138,12 @@ class AuditCycle(models.Model):
         help_text="Plan attributes to keep in proportion: key_stage, primary_need, locality.",
     )
     double_audit_share = share_field("share double-audited", default=0)
+    moderation_share = share_field(
+        "share moderated at random",
+        default=0,
+        help_text="Of the audits not otherwise moderated, the share drawn (with the cycle's "
+        "seed, so the same every time) for moderation as a cross-section.",
+    )
     seed = models.PositiveBigIntegerField(
         default=new_seed, help_text="Drawing the sample again with this seed gives the same plans."
     )
@@ -342,3 +349,175 @@ class PlanImport(models.Model):
 
     def __str__(self):
         return f"{self.file_name} ({self.get_status_display()})"
+
+
+class ModerationCase(models.Model):
+    """All audits of one plan in one cycle, moderated together: the moderated grade and
+    rationale are recorded here, never on the auditors' own records."""
+
+    class Reason(models.TextChoices):
+        WEAK_GRADE = "weak_grade", "Graded Requires Improvement or Inadequate"
+        DOUBLE_AUDITED = "double_audited", "Audited by two auditors"
+        RANDOM_SAMPLE = "random_sample", "In the cycle's random moderation sample"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a moderator"
+        IN_PROGRESS = "in_progress", "Being moderated"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", "Grade confirmed"
+        CHANGED = "changed", "Grade changed"
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="moderation_cases")
+    cycle = models.ForeignKey(
+        AuditCycle,
+        on_delete=models.PROTECT,
+        related_name="moderation_cases",
+        null=True,
+        blank=True,
+    )
+    audits = models.ManyToManyField(Audit, related_name="moderation_cases")
+    weak_grade = models.BooleanField(default=False)
+    double_audited = models.BooleanField(default=False)
+    random_sample = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="moderation_cases",
+        null=True,
+        blank=True,
+    )
+    moderated_grade = models.CharField(max_length=24, choices=Grade.choices, blank=True)
+    section_grades = models.JSONField(
+        default=dict, blank=True, help_text="{section key: grade} where the moderator differs."
+    )
+    rationale = models.TextField(blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised on every change.")
+
+    class Meta:
+        ordering = ["queued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "cycle"],
+                condition=~models.Q(status="closed"),
+                name="one_open_case_per_plan_per_cycle",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"])]
+
+    def __str__(self):
+        return f"Moderation of plan {self.plan.system_id}"
+
+    @property
+    def reasons(self):
+        """Why the plan is moderated, as Reason values (each is a field of the case)."""
+        return [reason for reason in self.Reason.values if getattr(self, reason)]
+
+    def reason_labels(self):
+        labels = dict(self.Reason.choices)
+        return [labels[reason] for reason in self.reasons]
+
+    @staticmethod
+    def reason_fields(reasons):
+        """The case's reason fields for a list of Reason values."""
+        return {reason: reason in reasons for reason in ModerationCase.Reason.values}
+
+
+class Action(models.Model):
+    """Something to be done about a finding, owned by a person in an agency, tracked to
+    completion with a dated history (ActionUpdate)."""
+
+    class Kind(models.TextChoices):
+        AMEND_PLAN = "amend_plan", "Amend the plan before it is issued"
+        REAUDIT = "reaudit", "Audit the plan again later"
+        REVIEW_PROCESS = "review_process", "Review templates or processes"
+        TRAINING = "training", "Training"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    description = models.TextField("what is to be done")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    agency = models.CharField("owning agency", max_length=16, choices=Agency.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="actions"
+    )
+    due_on = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    cancel_reason = models.TextField(blank=True)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="actions", null=True, blank=True
+    )
+    audit = models.ForeignKey(
+        Audit, on_delete=models.PROTECT, related_name="actions", null=True, blank=True
+    )
+    moderation_case = models.ForeignKey(
+        ModerationCase,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
+    reaudit_assignment = models.OneToOneField(
+        Assignment,
+        on_delete=models.SET_NULL,
+        related_name="reaudit_action",
+        null=True,
+        blank=True,
+        help_text="The assignment made when a re-audit action was done.",
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    raised_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Raised on every change.")
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            models.Index(fields=["agency", "status"]),
+        ]
+
+    def __str__(self):
+        return f"Action {self.pk}: {self.get_kind_display()}"
+
+    @property
+    def reference(self):
+        """How an action is named where its description must not go (emails)."""
+        return f"A-{self.pk:05d}"
+
+    @property
+    def is_open(self):
+        return self.status in (self.Status.OPEN, self.Status.IN_PROGRESS)
+
+
+class ActionUpdate(models.Model):
+    """One dated entry in an action's history."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=12, choices=Action.Status.choices)
+    note = models.TextField(blank=True)
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.action} on {self.at:%d %b %Y}"

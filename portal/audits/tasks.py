@@ -32,3 +32,13 @@ def plan_import_run(self, import_id, dry_run=False):
         plan_import_fail(import_id, UNEXPECTED_ERROR)
         raise
     return {"status": plan_import.status, "rows": plan_import.rows_total}
+
+
+@shared_task(autoretry_for=(ConnectionError,), max_retries=3, default_retry_delay=60)
+def action_digests():
+    """Daily: each owner's digest of actions due within 7 days or overdue, and the QA leads'
+    overdue summary. Returns how many owners were emailed."""
+    from .actions import action_digests_send
+
+    emailed, _ = action_digests_send()
+    return emailed

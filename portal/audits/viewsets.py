@@ -2,12 +2,14 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.functional import cached_property
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn
-from wagtail.admin.views.generic import CreateView
+from wagtail.admin.views.generic import CreateView, InspectView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets import HeaderButton
 
 from portal.framework.roles import AUDITOR
 
@@ -29,6 +31,26 @@ class AuditCycleForm(WagtailAdminModelForm):
     )
 
 
+class AuditInspectView(InspectView):
+    """An audit as recorded, with "Raise an action" for a submitted one: a QA lead turns
+    the auditor's recommendations into an action there."""
+
+    @cached_property
+    def header_buttons(self):
+        buttons = list(super().header_buttons)
+        if self.object.status == Audit.Status.SUBMITTED and self.request.user.has_perm(
+            "audits.add_action"
+        ):
+            buttons.append(
+                HeaderButton(
+                    "Raise an action",
+                    url=f"{reverse('action_raise')}?audit={self.object.pk}",
+                    icon_name="tasks",
+                )
+            )
+        return buttons
+
+
 class AuditViewSet(ModelViewSet):
     """Every audit for QA leads: all audits of one plan together by searching its system ID,
     filters on cycle, auditor, grade and the plan's attributes. Read-only: grades are derived,
@@ -39,6 +61,7 @@ class AuditViewSet(ModelViewSet):
     menu_label = "Audits"
     add_to_admin_menu = False
     inspect_view_enabled = True
+    inspect_view_class = AuditInspectView
     list_display = [
         Column("plan", label="Plan", accessor="assignment.plan.system_id"),
         Column("auditor", label="Auditor", accessor="assignment.auditor"),

@@ -38,6 +38,12 @@ ROLE_PERMISSIONS = {
         "audits.view_audit",
         "audits.view_conflictdeclaration",
         "audits.add_conflictdeclaration",
+        # Moderation is read by QA leads (decided by moderators); every action is theirs
+        # to raise, follow and update.
+        "audits.view_moderationcase",
+        "audits.add_action",
+        "audits.view_action",
+        "audits.change_action",
         # Training: the dashboard, invitations, calibration references and the rules.
         "training.view_accreditation",
         "training.add_invitation",
@@ -47,7 +53,12 @@ ROLE_PERMISSIONS = {
         "training.change_trainingsettings",
     ],
     AUDITOR: [],
-    MODERATOR: [],
+    # Moderators see the queue and every audit in it, record decisions and raise actions.
+    MODERATOR: [
+        "audits.view_moderationcase",
+        "audits.change_moderationcase",
+        "audits.add_action",
+    ],
     ACTION_OWNER: [],
     PARTNERSHIP_BOARD: [],
 }

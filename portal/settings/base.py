@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.training.tasks.accreditation_lapses",
         "schedule": crontab(hour=7, minute=5),
     },
+    "action-digests": {
+        "task": "portal.audits.tasks.action_digests",
+        "schedule": crontab(hour=7, minute=10),
+    },
 }
 
 # Email: every message is handed to Celery (portal.mail), which delivers it with

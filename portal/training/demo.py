@@ -27,7 +27,6 @@ from .models import (
     CalibrationAttempt,
     CalibrationCasePage,
     Invitation,
-    StaffProfile,
     TrainingIndexPage,
     TrainingModulePage,
 )
@@ -38,6 +37,7 @@ from .services import (
     knowledge_check_questions,
     knowledge_check_take,
     module_complete,
+    staff_agency_set,
 )
 
 DATA = Path(__file__).resolve().parent / "demo" / "training.json"
@@ -52,6 +52,7 @@ AGENCIES = {
     "lapsed": "education",
     "moderator": "education",
     "actionowner": "health",
+    "actionowner2": "education",
 }
 # Accredited through calibration before plans are assigned; "lapsed" then expires.
 ACCREDITED = ["auditor", "auditor2", "auditor3", "lapsed"]
@@ -194,7 +195,7 @@ def load_demo_training(qa_lead):
     users = {user.username: user for user in User.objects.filter(username__in=AGENCIES)}
     for username, agency in AGENCIES.items():
         if username in users:
-            StaffProfile.objects.update_or_create(user=users[username], defaults={"agency": agency})
+            staff_agency_set(users[username], agency)
 
     data = _data()
     cases = {case.slug: case for case in CalibrationCasePage.objects.live()}

@@ -33,6 +33,7 @@ from portal.framework.roles import AUDITOR
 from .marking import calibration_passed, check_answers, check_passed, percent_down
 from .models import (
     Accreditation,
+    Agency,
     CalibrationAttempt,
     CalibrationReference,
     Invitation,
@@ -116,6 +117,26 @@ def _add_months(day, months):
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# Agencies
+
+AGENCY_GROUP = "Agency: {label}"
+
+
+def agency_group(agency):
+    """The group of everyone in `agency`: actions owned by an agency grant it permissions."""
+    group, _ = Group.objects.get_or_create(name=AGENCY_GROUP.format(label=Agency(agency).label))
+    return group
+
+
+@transaction.atomic
+def staff_agency_set(user, agency):
+    """Record the agency `user` works for, and keep them in that agency's group only."""
+    StaffProfile.objects.update_or_create(user=user, defaults={"agency": agency})
+    others = [agency_group(other) for other in Agency.values if other != agency]
+    user.groups.remove(*others)
+    user.groups.add(agency_group(agency))
 
 
 # Modules
@@ -469,7 +490,7 @@ def invitation_create(*, email, first_name, last_name, agency, invited_by):
     except IntegrityError as error:  # the username (the address) is someone else's
         raise ValidationError({"email": EMAIL_HAS_ACCOUNT}, code="has_account") from error
     user.groups.add(Group.objects.get(name=AUDITOR))
-    StaffProfile.objects.update_or_create(user=user, defaults={"agency": agency})
+    staff_agency_set(user, agency)
     Invitation.objects.filter(user=user, accepted_at__isnull=True, expires_at__gt=now).update(
         expires_at=now
     )

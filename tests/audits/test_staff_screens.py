@@ -103,3 +103,14 @@ def test_audits_are_not_editable_by_qa_leads_and_hidden_from_auditors(
     client.force_login(auditor)
     assert client.get(reverse("audits:index")).status_code == 302
     assert client.get(reverse("cycles:index")).status_code == 302
+
+
+def test_a_submitted_audit_offers_qa_leads_a_way_to_raise_an_action(client, qa_lead, rubric_page):
+    audit = submitted_audit(PlanFactory(), AuditCycleFactory(rubric=rubric_page), ["A1"])
+    client.force_login(qa_lead)
+    page = client.get(reverse("audits:inspect", args=[audit.pk])).content.decode()
+    raise_url = f"{reverse('action_raise')}?audit={audit.pk}"
+    assert raise_url.replace("&", "&amp;") in page or raise_url in page
+    assert "Raise an action" in page
+    # The form it opens carries the auditor's recommendations to convert.
+    assert client.get(raise_url).status_code == 200

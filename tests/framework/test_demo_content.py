@@ -4,9 +4,10 @@ never on production settings."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from wagtail.models import Site
 
-from portal.audits.models import Assignment, Audit
+from portal.audits.models import Action, Assignment, Audit, ModerationCase
 from portal.framework.management.commands.load_demo_content import REFUSED
 from portal.framework.models import (
     ExemplarPage,
@@ -131,6 +132,26 @@ def test_demo_training_has_modules_cases_and_auditors_in_every_state():
     # Every auditor given plans in the demo cycle was accredited.
     for assignment in Assignment.objects.of_plans().filter(cycle__isnull=False):
         assert assignment.auditor.accreditations.exists()
+
+
+def test_demo_moderation_and_actions_fill_every_state():
+    call_command("load_demo_content")
+    statuses = set(ModerationCase.objects.values_list("status", flat=True))
+    assert statuses == {"queued", "in_progress", "closed"}
+    outcomes = set(ModerationCase.objects.exclude(outcome="").values_list("outcome", flat=True))
+    assert outcomes == {"confirmed", "changed"}
+    # A double-audited plan the auditors disagreed on was moderated.
+    changed = ModerationCase.objects.get(outcome="changed")
+    assert changed.double_audited
+    assert len(set(changed.audits.values_list("overall_grade", flat=True))) > 1
+    assert set(Action.objects.values_list("status", flat=True)) == {
+        "open",
+        "in_progress",
+        "done",
+        "cancelled",
+    }
+    assert Action.objects.filter(status="open", due_on__lt=timezone.localdate()).exists()
+    assert Action.objects.filter(kind="reaudit", reaudit_assignment__isnull=False).exists()
 
 
 def test_running_it_twice_changes_nothing():

@@ -156,7 +156,7 @@ def test_a_lapsed_auditors_open_assignments_are_reported_to_qa_leads_and_kept(
     not REDIS_URL and not os.environ.get("CI"),
     reason="needs REDIS_URL (a real Redis) for a real Celery worker",
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_daily_jobs_run_on_a_real_worker(settings, worker, qa_lead):  # noqa: F811
     """Beat sends the tasks; a real worker runs them against the database and delivers the
     reminder to the auditor and the lapse report to the QA lead."""

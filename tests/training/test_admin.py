@@ -302,7 +302,7 @@ def test_a_qa_lead_invites_an_auditor_who_gets_a_working_link(
 
     user = get_user_model().objects.get(email="sam.jones@nhs.example")
     assert not user.is_active
-    assert list(user.groups.values_list("name", flat=True)) == ["Auditor"]
+    assert set(user.groups.values_list("name", flat=True)) == {"Auditor", "Agency: Health"}
     assert user.staff_profile.agency == "health"
 
     assert [message.to for message in mail.outbox] == [["sam.jones@nhs.example"]]

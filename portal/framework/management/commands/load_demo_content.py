@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import Page, Site
 
-from portal.audits.demo import load_demo_audits
+from portal.audits.demo import load_demo_audits, load_demo_moderation
 from portal.framework.models import (
     ExemplarIndexPage,
     ExemplarPage,
@@ -54,6 +54,7 @@ DEMO_USERS = [
     ("lapsed", "Dana Whitfield", [AUDITOR], False),
     ("moderator", "Tom Fletcher", [MODERATOR], False),
     ("actionowner", "Grace Obi", [ACTION_OWNER], False),
+    ("actionowner2", "Ravi Patel", [ACTION_OWNER], False),
     ("board", "Helen Carter", [PARTNERSHIP_BOARD], False),
 ]
 REFUSED = (
@@ -95,8 +96,9 @@ class Command(BaseCommand):
             audits = None if no_users else self.audits()
             if training:
                 expire_demo_lapsed(get_user_model().objects.get(username="qalead"))
+            moderation = None if no_users else self.moderation()
         self.report(users)
-        for line in (training, audits):
+        for line in (training, audits, moderation):
             if line:
                 self.stdout.write(line)
 
@@ -272,6 +274,18 @@ class Command(BaseCommand):
             .order_by("username")
         )
         return load_demo_audits(auditors, User.objects.get(username="qalead"))
+
+    def moderation(self):
+        """Moderation cases in every state and actions in every status (needs the audits)."""
+        User = get_user_model()
+        return load_demo_moderation(
+            User.objects.get(username="moderator"),
+            {
+                "health": User.objects.get(username="actionowner"),
+                "education": User.objects.get(username="actionowner2"),
+            },
+            User.objects.get(username="qalead"),
+        )
 
     def report(self, users):
         write = self.stdout.write
