@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET, require_http_methods
@@ -74,13 +74,10 @@ def _detail_context(request, action, form):
 
 
 def _moderation_case_url(user, case):
-    """The moderation screen of `case`, for those who may see it (once it exists)."""
+    """The moderation screen of `case`, for those who may see it."""
     if case is None or not user.has_perm(VIEW_CASES):
         return None
-    try:
-        return reverse("moderation_case", args=[case.pk])
-    except NoReverseMatch:
-        return None
+    return reverse("moderation_case", args=[case.pk])
 
 
 def _form_errors(form, error):
