@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_GET, require_http_methods
 
+from portal.refusal import refused
 from portal.training.models import Agency
 
 from . import action_selectors as selectors
@@ -43,11 +44,13 @@ def _day(value):
 
 
 def _refused(request, message, title, action=None, status=403):
-    return TemplateResponse(
-        request,
-        "audits/actions/refused.html",
-        {"message": message, "title": title, "action": action},
-        status=status,
+    if action:
+        back_url = reverse("action_detail", args=[action.pk])
+        back_label = f"Go back to action {action.reference}"
+    else:
+        back_url, back_label = reverse("my_actions"), "Go to my actions"
+    return refused(
+        request, message, title=title, back_url=back_url, back_label=back_label, status=status
     )
 
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.framework.rubric import GRADE_LABELS
+from portal.refusal import refused
 
 from .models import AuditCycle, Grade, ModerationCase
 from .moderation import CASE_CLOSED, moderation_case_record, moderator_refusal
@@ -50,11 +51,12 @@ def moderation_view(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.has_perm(VIEW_CASES):
-            return TemplateResponse(
+            return refused(
                 request,
-                "audits/moderation/refused.html",
-                {"title": NOT_ALLOWED_TITLE, "message": NOT_ALLOWED},
-                status=403,
+                NOT_ALLOWED,
+                title=NOT_ALLOWED_TITLE,
+                back_url=reverse("my_audits"),
+                back_label="Go to my audits",
             )
         return view(request, *args, **kwargs)
 

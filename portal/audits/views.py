@@ -13,6 +13,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from portal.refusal import refused
+
 from .forms import FindingsForm, GradePreviewForm, SectionForm, SubmitForm
 from .models import Audit
 from .recording import (
@@ -38,8 +40,13 @@ SUBMITTED = "Audit submitted. The portal recorded an overall grade of {grade}."
 
 
 def _refused(request, message, status=403, title="You cannot change this audit"):
-    return TemplateResponse(
-        request, "audits/refused.html", {"message": message, "title": title}, status=status
+    return refused(
+        request,
+        message,
+        title=title,
+        back_url=reverse("my_audits"),
+        back_label="Go to my audits",
+        status=status,
     )
 
 

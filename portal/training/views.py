@@ -11,12 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.audits.models import Audit
 from portal.audits.selectors import audit_progress, viewable_assignments
 from portal.framework.rubric import GRADE_LABELS
+from portal.refusal import refused
 
 from . import services
 from .forms import InvitationPasswordForm, KnowledgeCheckForm
@@ -41,8 +43,13 @@ JUDGEMENTS = {
 
 
 def _refused(request, message, title=MODULE_REFUSED_TITLE, status=403):
-    return TemplateResponse(
-        request, "training/refused.html", {"message": message, "title": title}, status=status
+    return refused(
+        request,
+        message,
+        title=title,
+        back_url=reverse("my_training"),
+        back_label="Go to my training",
+        status=status,
     )
 
 
