@@ -7,6 +7,6 @@ class AuditsConfig(AppConfig):
     verbose_name = "Audits"
 
     def ready(self):
-        # Wagtail refuses log entries for actions nobody registered; moderation connects
-        # the receiver that queues submitted audits for moderation.
-        from . import audit_log, moderation  # noqa: F401
+        # Wagtail refuses log entries for actions nobody registered; moderation and facts
+        # connect the receivers that queue submitted audits and keep report rows current.
+        from . import audit_log, facts, moderation  # noqa: F401

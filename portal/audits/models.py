@@ -521,3 +521,62 @@ class ActionUpdate(models.Model):
 
     def __str__(self):
         return f"{self.action} on {self.at:%d %b %Y}"
+
+
+def section_column(key):
+    """The AuditFact column holding plan section `key`'s grade: "section_h1" for H1."""
+    return f"section_{key.lower()}"
+
+
+class AuditFact(models.Model):
+    """One submitted plan audit as reports count it, in one narrow row kept current on
+    submit and on moderation (portal.audits.facts): the plan's attributes, the cycle's tier,
+    the auditor's agency, the grade reports use (moderated where a case closed) and each
+    section's grade, so dashboards aggregate with GROUP BY and conditional counts over one
+    table instead of joining audits, plans, cycles and cases."""
+
+    audit = models.OneToOneField(
+        Audit, on_delete=models.CASCADE, primary_key=True, related_name="fact"
+    )
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="+")
+    cycle = models.ForeignKey(
+        AuditCycle, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    tier = models.CharField(max_length=16, blank=True)
+    theme = models.CharField(max_length=120, blank=True)
+    key_stage = models.CharField(max_length=6)
+    primary_need = models.CharField(max_length=4)
+    setting_type = models.CharField(max_length=24)
+    locality = models.CharField(max_length=100)
+    plan_stage = models.CharField(max_length=16)
+    agency = models.CharField(max_length=16, blank=True, help_text="The auditor's agency.")
+    submitted_on = models.DateField()
+    grade = models.CharField(max_length=24, help_text="Moderated where a case closed.")
+    auditor_grade = models.CharField(max_length=24)
+    moderated = models.BooleanField(default=False)
+    section_a = models.CharField(max_length=24, blank=True)
+    section_b = models.CharField(max_length=24, blank=True)
+    section_c = models.CharField(max_length=24, blank=True)
+    section_d = models.CharField(max_length=24, blank=True)
+    section_e = models.CharField(max_length=24, blank=True)
+    section_f = models.CharField(max_length=24, blank=True)
+    section_g = models.CharField(max_length=24, blank=True)
+    section_h1 = models.CharField(max_length=24, blank=True)
+    section_h2 = models.CharField(max_length=24, blank=True)
+    section_i = models.CharField(max_length=24, blank=True)
+    section_j = models.CharField(max_length=24, blank=True)
+    section_k = models.CharField(max_length=24, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["submitted_on", "grade"]),
+            models.Index(fields=["cycle", "grade"]),
+            models.Index(fields=["key_stage", "grade"]),
+            models.Index(fields=["primary_need", "grade"]),
+            models.Index(fields=["setting_type", "grade"]),
+            models.Index(fields=["locality", "grade"]),
+            models.Index(fields=["agency", "grade"]),
+        ]
+
+    def __str__(self):
+        return f"Fact of audit {self.audit_id}"

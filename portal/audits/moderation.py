@@ -15,7 +15,7 @@ from portal.framework.rubric import GRADES
 from .models import Assignment, Audit, ModerationCase, Plan, SampledPlan
 from .moderation_rules import in_moderation_sample, moderation_outcome, moderation_reasons
 from .recording import rubric_of_revision
-from .signals import audit_submitted
+from .signals import audit_submitted, moderation_closed
 
 MODERATE = "audits.change_moderationcase"
 NOT_A_MODERATOR = "Only moderators can record a moderation decision."
@@ -181,6 +181,8 @@ def moderation_case_record(
             raise PermissionDenied(CASE_CLOSED)
         raise ValidationError(CASE_CHANGED, code="changed")
     case.refresh_from_db()
+    if close:
+        moderation_closed.send(sender=ModerationCase, case=case)
     log(
         instance=case,
         action="portal.moderation.close" if close else "portal.moderation.record",

@@ -5,3 +5,5 @@ from django.dispatch import Signal
 
 # Sent with `audit` (submitted, grades recorded) and `user`.
 audit_submitted = Signal()
+# Sent with `case` when a moderation case closes with its moderated grade.
+moderation_closed = Signal()
