@@ -13,8 +13,10 @@ from portal.framework.rubric import GRADES
 
 from .actions import action_raise, action_update
 from .cycles import conflict_declare, cycle_assign, cycle_draw_sample
+from .facts import audit_facts_rebuild
 from .models import (
     Action,
+    Audit,
     AuditCycle,
     KeyStage,
     ModerationCase,
@@ -127,6 +129,23 @@ def _complete(audit, auditor, rng, quality):
     )
 
 
+def _spread_submissions(cycle):
+    """Submission dates spread over the cycle so far (the demo runs in a moment), so that
+    reports by period and quarter have something to compare; report rows follow."""
+    audits = list(
+        Audit.objects.filter(assignment__cycle=cycle, status=Audit.Status.SUBMITTED).order_by("pk")
+    )
+    now = timezone.now()
+    start = timezone.make_aware(
+        datetime.datetime.combine(cycle.starts_on + datetime.timedelta(days=14), datetime.time(11))
+    )
+    step = max((now - start) / max(len(audits), 1), datetime.timedelta(hours=1))
+    for number, audit in enumerate(audits):
+        audit.submitted_at = min(start + step * number, now)
+    Audit.objects.bulk_update(audits, ["submitted_at"])
+    audit_facts_rebuild()
+
+
 @transaction.atomic
 def load_demo_audits(auditors, qa_lead):
     """Create the demo register, cycle, assignments and audits unless the cycle exists.
@@ -144,7 +163,7 @@ def load_demo_audits(auditors, qa_lead):
         starts_on=starts_on,
         ends_on=datetime.date(2026, 11, 30),
         rubric=rubric,
-        sample_size=36,
+        sample_size=60,
         stratify_by=["key_stage"],
         double_audit_share="0.25",
         moderation_share="0.2",
@@ -168,6 +187,7 @@ def load_demo_audits(auditors, qa_lead):
             continue
         audit_submit(audit, auditor, audit.version)
         submitted += 1
+    _spread_submissions(cycle)
     return (
         f"Demo audits: {Plan.objects.count()} plans, cycle “{cycle.name}” with "
         f"{len(sampled)} sampled, "

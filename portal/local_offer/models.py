@@ -1,25 +1,207 @@
-"""Public pages on the Local Offer: the section root under which quality reports are published."""
+"""Public pages on the Local Offer: the section root, which lists the published quality
+summaries newest first, and the summaries themselves — a QA lead's narrative around figures
+frozen when the page was published (ReportSnapshot), after disclosure control."""
 
-from wagtail.admin.panels import FieldPanel
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import Http404, HttpResponse, JsonResponse
+from modelcluster.fields import ParentalManyToManyField
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, HelpPanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
-from portal.framework.blocks import ContentBlock
+from portal.framework.blocks import RICH_TEXT_FEATURES, ContentBlock
+
+INTRO_FEATURES = ["bold", "italic", "link", "ol", "ul"]
+PERIOD_ENDS_BEFORE_IT_STARTS = "The period must end on or after the day it starts."
 
 
 class LocalOfferIndexPage(Page):
-    """The Local Offer section: what families can read about plan quality in the area."""
+    """The Local Offer section: what families can read about plan quality in the area, and
+    every published quality summary, newest first."""
 
-    introduction = RichTextField(features=["bold", "italic", "link", "ol", "ul"], blank=True)
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
     body = StreamField(ContentBlock(), blank=True)
 
     content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
     search_fields = [*Page.search_fields, index.SearchField("introduction")]
     parent_page_types = ["framework.HomePage"]
-    # Quality summary and governance report pages join here when reporting is built.
-    subpage_types = []
+    subpage_types = ["local_offer.QualitySummaryPage"]
     max_count = 1
 
     class Meta:
         verbose_name = "Local Offer section"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["summaries"] = (
+            QualitySummaryPage.objects.child_of(self)
+            .live()
+            .public()
+            .order_by("-period_end", "-first_published_at")
+        )
+        return context
+
+
+class QualitySummaryPage(RoutablePageMixin, Page):
+    """An anonymised quality summary for parents and carers: the period (and cycles) it
+    covers, the breakdowns to show, and the QA lead's narrative. Its figures are taken when
+    it is published and frozen with that revision: later audits never change them."""
+
+    period_start = models.DateField(help_text="Audits submitted from this day…")
+    period_end = models.DateField(help_text="…to this day (inclusive).")
+    cycles = ParentalManyToManyField(
+        "audits.AuditCycle",
+        blank=True,
+        help_text="Leave empty to count every cycle's audits in the period.",
+    )
+    show_key_stage = models.BooleanField("by key stage", default=True)
+    show_primary_need = models.BooleanField("by primary need", default=False)
+    show_setting_type = models.BooleanField("by type of setting", default=False)
+    show_locality = models.BooleanField("by locality", default=False)
+    summary = models.TextField(help_text="One or two sentences for the listing and search.")
+    what_we_found = RichTextField(features=RICH_TEXT_FEATURES)
+    what_we_are_doing = RichTextField("what we are doing about it", features=RICH_TEXT_FEATURES)
+    what_the_grades_mean = RichTextField(features=RICH_TEXT_FEATURES)
+    feedback = RichTextField("how families can give feedback", features=RICH_TEXT_FEATURES)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("summary"),
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("period_start"), FieldPanel("period_end")]),
+                FieldPanel("cycles"),
+                HelpPanel(
+                    "The figures are taken when the page is published, with small numbers "
+                    "hidden so that no child can be identified."
+                ),
+            ],
+            heading="What the figures cover",
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("show_key_stage"),
+                FieldPanel("show_primary_need"),
+                FieldPanel("show_setting_type"),
+                FieldPanel("show_locality"),
+            ],
+            heading="Breakdowns to show",
+        ),
+        FieldPanel("what_we_found"),
+        FieldPanel("what_we_are_doing"),
+        FieldPanel("what_the_grades_mean"),
+        FieldPanel("feedback"),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("summary")]
+    parent_page_types = ["local_offer.LocalOfferIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "quality summary"
+
+    def clean(self):
+        super().clean()
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": PERIOD_ENDS_BEFORE_IT_STARTS})
+
+    @property
+    def breakdowns(self):
+        return [
+            name
+            for name in ("key_stage", "primary_need", "setting_type", "locality")
+            if getattr(self, f"show_{name}")
+        ]
+
+    def snapshot(self):
+        """The figures frozen with the live revision (None until they are taken)."""
+        if not self.live_revision_id:
+            return None
+        return ReportSnapshot.objects.filter(revision_id=self.live_revision_id).first()
+
+    def get_context(self, request, *args, **kwargs):
+        from portal.framework.models import FrameworkPage, RubricPage
+
+        context = super().get_context(request, *args, **kwargs)
+        snapshot = context["snapshot"] = self.snapshot()
+        tables = snapshot.data["tables"] if snapshot else []
+        context["tables"] = [
+            {
+                **table,
+                "rows": list(
+                    zip(table["row_labels"], table["cells"], table["row_totals"], strict=True)
+                ),
+            }
+            for table in tables
+        ]
+        context["framework"] = FrameworkPage.objects.live().public().first()
+        context["rubric"] = RubricPage.objects.live().public().first()
+        return context
+
+    def _cache_key(self, request):
+        return f"portal:summary:{self.pk}:{self.live_revision_id}:{request.get_full_path()}"
+
+    def serve(self, request, *args, **kwargs):
+        """Anonymous readers get the page from the cache: its figures and text only change
+        with a new revision, whose id is in the key (publishing also clears the old one)."""
+        cacheable = request.method == "GET" and not request.user.is_authenticated
+        if cacheable and not getattr(request, "is_preview", False):
+            key = self._cache_key(request)
+            cached = cache.get(key)
+            if cached is not None:
+                return cached
+            response = super().serve(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            if response.status_code == 200 and self.snapshot() is not None:
+                cache.set(key, response, settings.PORTAL_REPORT_CACHE_SECONDS)
+            return response
+        return super().serve(request, *args, **kwargs)
+
+    @path("")
+    def index_route(self, request):
+        return self.render(request)
+
+    @path("data/<str:table>/<str:kind>/")
+    def table_download(self, request, table, kind):
+        """One table exactly as the page shows it (the same "c" marks), as CSV or JSON."""
+        from .snapshots import table_csv
+
+        snapshot = self.snapshot()
+        if snapshot is None or kind not in ("csv", "json"):
+            raise Http404
+        published = next((t for t in snapshot.data["tables"] if t["name"] == table), None)
+        if published is None:
+            raise Http404
+        filename = f"{self.slug}-{table}.{kind}"
+        if kind == "json":
+            response = JsonResponse(
+                {"taken_at": snapshot.data["taken_at"], **published},
+                json_dumps_params={"ensure_ascii": False},
+            )
+        else:
+            response = HttpResponse(table_csv(published), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ReportSnapshot(models.Model):
+    """A report's figures as published: taken by a Celery task when a revision goes live
+    and never changed after, so readers on different days see the same numbers."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="+")
+    revision = models.OneToOneField(
+        "wagtailcore.Revision", on_delete=models.CASCADE, related_name="report_snapshot"
+    )
+    taken_at = models.DateTimeField(auto_now_add=True)
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"Figures for {self.page} taken {self.taken_at:%d %b %Y}"

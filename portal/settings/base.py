@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "portal.local_offer",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
+    "wagtail.contrib.routable_page",
     "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
@@ -204,6 +205,12 @@ PORTAL_PLAN_IMPORT_MAX_BYTES = int(env.get("PORTAL_PLAN_IMPORT_MAX_BYTES", 20 * 
 
 # Demo users (and the command that makes them) exist only where a settings module says so.
 PORTAL_DEMO_CONTENT_ALLOWED = False
+# Disclosure control for published aggregates (DESIGN.md): counts from 1 to this are shown
+# as "c", and a breakdown group with fewer audits than the minimum is not published.
+PORTAL_DISCLOSURE_PRIMARY_MAX = int(env.get("PORTAL_DISCLOSURE_PRIMARY_MAX", 5))
+PORTAL_DISCLOSURE_MIN_GROUP = int(env.get("PORTAL_DISCLOSURE_MIN_GROUP", 10))
+# How long a public report page is served from the cache (a new publication replaces it).
+PORTAL_REPORT_CACHE_SECONDS = int(env.get("PORTAL_REPORT_CACHE_SECONDS", 3600))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 60 * 60

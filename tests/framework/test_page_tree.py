@@ -12,7 +12,7 @@ from portal.framework.models import (
     StandardIndexPage,
     StandardPage,
 )
-from portal.local_offer.models import LocalOfferIndexPage
+from portal.local_offer.models import LocalOfferIndexPage, QualitySummaryPage
 from portal.training.models import CalibrationCasePage, TrainingIndexPage, TrainingModulePage
 
 
@@ -30,6 +30,11 @@ class PageTreeRulesTests(WagtailPageTestCase):
                 LocalOfferIndexPage,
             },
         )
+
+    def test_quality_summaries_live_under_the_local_offer(self):
+        self.assertAllowedSubpageTypes(LocalOfferIndexPage, {QualitySummaryPage})
+        self.assertAllowedParentPageTypes(QualitySummaryPage, {LocalOfferIndexPage})
+        self.assertAllowedSubpageTypes(QualitySummaryPage, set())
 
     def test_training_modules_and_cases_live_under_the_training_index(self):
         self.assertAllowedSubpageTypes(TrainingIndexPage, {TrainingModulePage, CalibrationCasePage})

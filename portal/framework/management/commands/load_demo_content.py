@@ -32,6 +32,7 @@ from portal.framework.roles import (
     QA_LEAD,
 )
 from portal.framework.services import rubric_import
+from portal.local_offer.demo import load_demo_summaries
 from portal.local_offer.models import LocalOfferIndexPage
 from portal.training.demo import (
     expire_demo_lapsed,
@@ -97,8 +98,9 @@ class Command(BaseCommand):
             if training:
                 expire_demo_lapsed(get_user_model().objects.get(username="qalead"))
             moderation = None if no_users else self.moderation()
+            reports = None if no_users else self.reports()
         self.report(users)
-        for line in (training, audits, moderation):
+        for line in (training, audits, moderation, reports):
             if line:
                 self.stdout.write(line)
 
@@ -285,6 +287,12 @@ class Command(BaseCommand):
                 "education": User.objects.get(username="actionowner2"),
             },
             User.objects.get(username="qalead"),
+        )
+
+    def reports(self):
+        """Quality summaries on the Local Offer (needs the audits and their moderation)."""
+        return load_demo_summaries(
+            LocalOfferIndexPage.objects.get(), get_user_model().objects.get(username="admin")
         )
 
     def report(self, users):
