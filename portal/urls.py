@@ -21,6 +21,7 @@ urlpatterns = [
     path("audits/", include("portal.audits.urls")),
     path("moderation/", include("portal.audits.moderation_urls")),
     path("actions/", include("portal.audits.action_urls")),
+    path("dashboard/", include("portal.audits.dashboard_urls")),
     path("training/", include("portal.training.urls")),
 ]
 

@@ -5,6 +5,7 @@ from the audits (after an import, or to check nothing drifted)."""
 
 from django.db import transaction
 from django.dispatch import receiver
+from django.utils import timezone
 
 from portal.framework.plan_sections import SECTION_KEYS
 
@@ -29,7 +30,7 @@ def _fact_fields(audit, case):
         "locality": plan.locality,
         "plan_stage": plan.plan_stage,
         "agency": profile.agency if profile else "",
-        "submitted_on": audit.submitted_at.date(),
+        "submitted_on": timezone.localdate(audit.submitted_at),
         "grade": case.moderated_grade if case else audit.overall_grade,
         "auditor_grade": audit.overall_grade,
         "moderated": case is not None,

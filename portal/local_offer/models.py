@@ -126,6 +126,8 @@ class QualitySummaryPage(RoutablePageMixin, Page):
     def get_context(self, request, *args, **kwargs):
         from portal.framework.models import FrameworkPage, RubricPage
 
+        from .snapshots import table_chart
+
         context = super().get_context(request, *args, **kwargs)
         snapshot = context["snapshot"] = self.snapshot()
         tables = snapshot.data["tables"] if snapshot else []
@@ -135,6 +137,7 @@ class QualitySummaryPage(RoutablePageMixin, Page):
                 "rows": list(
                     zip(table["row_labels"], table["cells"], table["row_totals"], strict=True)
                 ),
+                "chart": table_chart(table),
             }
             for table in tables
         ]

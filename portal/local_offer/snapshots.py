@@ -208,6 +208,31 @@ def report_snapshot_take(revision):
     )
 
 
+CHART_COLOURS = ["#00703c", "#1d70b8", "#a34f00", "#942514", "#4c2c92", "#505a5f"]
+
+
+def table_chart(table):
+    """The chart (templates/includes/charts/bar_chart.html) of a published table, or None
+    where a figure is hidden: a bar cannot be drawn for "c", and the table says it all."""
+    rows = list(zip(table["row_labels"], table["cells"], table["row_totals"], strict=True))
+    if not rows or any(not isinstance(cell, int) for _, cells, _ in rows for cell in cells):
+        return None
+    return {
+        "id": f"chart-{table['name']}",
+        "title": f"Chart: {table['title'].lower()}",
+        "table": f"{table['title']} (number of audits)",
+        "series": [
+            {"label": label, "colour": colour}
+            for label, colour in zip(table["column_labels"], CHART_COLOURS, strict=False)
+        ],
+        "rows": [
+            {"label": label, "values": list(cells), "total": sum(cells)} for label, cells, _ in rows
+        ],
+        "scale": max(sum(cells) for _, cells, _ in rows) or 1,
+        "stacked": True,
+    }
+
+
 def table_csv(table):
     """A published table as CSV: the same cells and "c" marks as the page."""
     out = io.StringIO()

@@ -5,6 +5,7 @@ from the audits gives the same rows."""
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from portal.audits.cycles import assignment_create
 from portal.audits.facts import audit_facts_rebuild
@@ -65,7 +66,7 @@ def test_a_submitted_audit_gets_its_report_row(cycle):
         "new_plans",
     )
     assert (fact.section_a, fact.section_j, fact.section_b) == ("inadequate", "outstanding", "")
-    assert fact.submitted_on == audit.submitted_at.date()
+    assert fact.submitted_on == timezone.localdate(audit.submitted_at)
 
 
 def test_closing_a_case_rewrites_the_rows_with_the_moderated_grade(cycle, auditor):
