@@ -56,6 +56,7 @@ class HomePage(Page):
         "framework.RubricPage",
         "training.TrainingIndexPage",
         "local_offer.LocalOfferIndexPage",
+        "local_offer.GovernanceReportIndexPage",
     ]
     max_count = 1
 

@@ -1,11 +1,13 @@
 """Demo quality summaries on the Local Offer: two published periods of the demo cycle, the
-later one showing the trend against the earlier, their figures frozen when published."""
+later one showing the trend against the earlier, their figures frozen when published; and
+one governance report for the Partnership Board, in its private section."""
 
 import datetime
 
 from django.utils import timezone
 
-from .models import QualitySummaryPage
+from .governance import governance_index_restrict
+from .models import GovernanceReportIndexPage, GovernanceReportPage, QualitySummaryPage
 from .snapshots import report_snapshot_take
 
 SUMMARIES = [
@@ -70,3 +72,40 @@ def load_demo_summaries(local_offer, publisher):
         revision.publish(user=publisher)
         report_snapshot_take(revision)
     return f"Demo quality summaries: {QualitySummaryPage.objects.count()} published."
+
+
+GOVERNANCE_REPORT = {
+    "title": "Governance report: September to November 2026",
+    "slug": "september-november-2026",
+    "period_start": datetime.date(2026, 9, 1),
+    "period_end": datetime.date(2026, 11, 30),
+    "introduction": "<p>How the plans audited this autumn were graded, how far auditors and "
+    "moderators agreed, and how the partnership's actions and training stand.</p>",
+    "commentary": "<p>Plans are improving, most of all in section E. Section F is still "
+    "the weakest part of plans: health and social care are reviewing how their advice "
+    "reaches plan writers. Moderation changed fewer grades than in the summer, a sign "
+    "that training is working; overdue actions sit mostly with one agency, which has "
+    "agreed a recovery plan with the QA leads.</p>",
+}
+
+
+def load_demo_governance(home, publisher):
+    """Create the governance reports section (private to the QA leads and the board) and
+    publish one report with its figures, unless the section exists. Returns a line for the
+    report, or None."""
+    if GovernanceReportIndexPage.objects.exists():
+        return None
+    index = GovernanceReportIndexPage(
+        title="Governance reports",
+        slug="governance",
+        introduction="<p>Reports to the SEND Partnership Board on the quality of plans.</p>",
+    )
+    home.add_child(instance=index)
+    index.save_revision(user=publisher).publish(user=publisher)
+    governance_index_restrict(index)
+    report = GovernanceReportPage(**GOVERNANCE_REPORT)
+    index.add_child(instance=report)
+    revision = report.save_revision(user=publisher)
+    revision.publish(user=publisher)
+    report_snapshot_take(revision)
+    return "Demo governance report: 1 published (QA leads and the Partnership Board only)."

@@ -208,3 +208,152 @@ class ReportSnapshot(models.Model):
 
     def __str__(self):
         return f"Figures for {self.page} taken {self.taken_at:%d %b %Y}"
+
+
+GOVERNANCE_FEATURES = ["h2", "h3", "bold", "italic", "link", "ol", "ul"]
+
+
+class GovernanceReportIndexPage(Page):
+    """The Partnership Board's governance reports, newest first. Private to the QA leads and
+    the board (a Wagtail view restriction, made when the page is created)."""
+
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = ["local_offer.GovernanceReportPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "governance reports section"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["reports"] = (
+            GovernanceReportPage.objects.child_of(self)
+            .live()
+            .order_by("-period_end", "-first_published_at")
+        )
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        from django.utils.cache import add_never_cache_headers
+
+        from .governance import governance_refusal
+
+        response = governance_refusal(request) or super().serve(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+
+class GovernanceReportPage(RoutablePageMixin, Page):
+    """A report to the SEND Partnership Board: fuller figures than the public summaries
+    (by agency, locality, need and setting; moderation, actions, training), still aggregates
+    only, frozen when published, with the QA lead's commentary. Never cached; readable only
+    by QA leads, board members and administrators."""
+
+    period_start = models.DateField(help_text="Audits submitted from this day…")
+    period_end = models.DateField(help_text="…to this day (inclusive).")
+    cycles = ParentalManyToManyField(
+        "audits.AuditCycle",
+        blank=True,
+        related_name="+",
+        help_text="Leave empty to count every cycle's audits in the period, and the "
+        "moderation of every cycle that ran during it.",
+    )
+    introduction = RichTextField(features=INTRO_FEATURES, blank=True)
+    commentary = RichTextField(
+        features=GOVERNANCE_FEATURES,
+        blank=True,
+        help_text="What the figures mean and what the partnership is doing: write it before "
+        "sending the report for approval.",
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [
+                FieldRowPanel([FieldPanel("period_start"), FieldPanel("period_end")]),
+                FieldPanel("cycles"),
+                HelpPanel(
+                    "The figures are taken when the report is published and do not change "
+                    "after. Small numbers are hidden even here: the board reads aggregates."
+                ),
+            ],
+            heading="What the figures cover",
+        ),
+        FieldPanel("introduction"),
+        FieldPanel("commentary"),
+    ]
+    parent_page_types = ["local_offer.GovernanceReportIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "governance report"
+
+    def clean(self):
+        super().clean()
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError({"period_end": PERIOD_ENDS_BEFORE_IT_STARTS})
+
+    def snapshot(self):
+        """The figures frozen with the live revision (None until they are taken)."""
+        if not self.live_revision_id:
+            return None
+        return ReportSnapshot.objects.filter(revision_id=self.live_revision_id).first()
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        snapshot = context["snapshot"] = self.snapshot()
+        context["tables"] = [
+            {
+                **table,
+                "rows": list(
+                    zip(table["row_labels"], table["cells"], table["row_totals"], strict=True)
+                ),
+            }
+            for table in (snapshot.data["tables"] if snapshot else [])
+        ]
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        """Belt and braces with the section's view restriction: only readers get the report
+        or its downloads, and no copy is kept by any cache on the way."""
+        from django.utils.cache import add_never_cache_headers
+
+        from .governance import governance_refusal
+
+        response = governance_refusal(request) or super().serve(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
+
+    @path("")
+    def index_route(self, request):
+        return self.render(request)
+
+    @path("pdf/")
+    def pdf_download(self, request):
+        """The report as a PDF: the same frozen figures and the commentary."""
+        from .governance import governance_pdf
+
+        snapshot = self.snapshot()
+        if snapshot is None:
+            raise Http404
+        context = self.get_context(request)
+        response = HttpResponse(governance_pdf(context), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{self.slug}.pdf"'
+        return response
+
+    @path("csv/")
+    def csv_download(self, request):
+        """Every table of the report, one after another under its title."""
+        from .governance import governance_csv
+
+        snapshot = self.snapshot()
+        if snapshot is None:
+            raise Http404
+        response = HttpResponse(
+            governance_csv(self, snapshot), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.slug}.csv"'
+        return response

@@ -1,19 +1,27 @@
 """When a report page is published, its figures are taken (after the publication commits,
-by a Celery task) and frozen with that revision."""
+by a Celery task) and frozen with that revision; a governance report's board members are
+told it is there."""
 
 from django.db import transaction
 from django.dispatch import receiver
 from wagtail.signals import page_published
 
-from .models import QualitySummaryPage
+from .governance import governance_report_announce
+from .models import GovernanceReportPage, QualitySummaryPage
 from .tasks import report_snapshot
 
 
 @receiver(page_published, dispatch_uid="portal.local_offer.snapshot")
 def _take_snapshot(sender, instance, revision, **kwargs):
-    if isinstance(instance, QualitySummaryPage) and revision is not None:
+    if isinstance(instance, QualitySummaryPage | GovernanceReportPage) and revision is not None:
 
         def take():
             report_snapshot.delay(revision.pk)
 
         transaction.on_commit(take, robust=True)
+
+
+@receiver(page_published, dispatch_uid="portal.local_offer.governance_announce")
+def _announce_governance_report(sender, instance, **kwargs):
+    if isinstance(instance, GovernanceReportPage):
+        governance_report_announce(instance)

@@ -204,8 +204,19 @@ def report_snapshot_take(revision):
         return existing
     page = revision.as_object()
     return ReportSnapshot.objects.create(
-        page_id=int(revision.object_id), revision=revision, data=summary_figures(page)
+        page_id=int(revision.object_id), revision=revision, data=report_figures(page)
     )
+
+
+def report_figures(page):
+    """The figures a report page of either kind publishes: a governance report's fuller
+    set (portal.local_offer.governance) or a quality summary's."""
+    from .governance import governance_figures
+    from .models import GovernanceReportPage
+
+    if isinstance(page, GovernanceReportPage):
+        return governance_figures(page)
+    return summary_figures(page)
 
 
 CHART_COLOURS = ["#00703c", "#1d70b8", "#a34f00", "#942514", "#4c2c92", "#505a5f"]

@@ -1,9 +1,11 @@
-"""Background work for the Local Offer: taking a report's figures when it is published."""
+"""Background work for the Local Offer: taking a report's figures when it is published, and
+drafting the next governance report when one is due."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from wagtail.models import Revision
 
+from .governance import governance_report_draft_create
 from .snapshots import report_snapshot_take
 
 
@@ -15,3 +17,11 @@ def report_snapshot(self, revision_id):
     except (OperationalError, InterfaceError) as error:
         raise self.retry(exc=error) from error
     return snapshot.pk
+
+
+@shared_task
+def governance_report_draft():
+    """Run daily by Celery beat: draft the next governance report if it is due (see
+    governance.next_draft_period) and tell the QA leads. Returns the draft's id or None."""
+    draft = governance_report_draft_create()
+    return draft.pk if draft else None

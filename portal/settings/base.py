@@ -172,6 +172,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.audits.tasks.action_digests",
         "schedule": crontab(hour=7, minute=10),
     },
+    # Daily, but it drafts only when the last governance report's period ended
+    # PORTAL_GOVERNANCE_PERIOD_MONTHS or more ago: a missed day (or a late first report)
+    # catches up the next morning, which a fixed crontab for the 1st would not.
+    "governance-report-draft": {
+        "task": "portal.local_offer.tasks.governance_report_draft",
+        "schedule": crontab(hour=6, minute=30),
+    },
 }
 
 # Email: every message is handed to Celery (portal.mail), which delivers it with
@@ -209,7 +216,14 @@ PORTAL_DEMO_CONTENT_ALLOWED = False
 # as "c", and a breakdown group with fewer audits than the minimum is not published.
 PORTAL_DISCLOSURE_PRIMARY_MAX = int(env.get("PORTAL_DISCLOSURE_PRIMARY_MAX", 5))
 PORTAL_DISCLOSURE_MIN_GROUP = int(env.get("PORTAL_DISCLOSURE_MIN_GROUP", 10))
+# Governance reports go to the Partnership Board, not the public: smaller groups may be
+# shown than on the Local Offer, but small numbers are still hidden (the board reads
+# aggregates). A draft is made every PORTAL_GOVERNANCE_PERIOD_MONTHS months.
+PORTAL_GOVERNANCE_PRIMARY_MAX = int(env.get("PORTAL_GOVERNANCE_PRIMARY_MAX", 2))
+PORTAL_GOVERNANCE_MIN_GROUP = int(env.get("PORTAL_GOVERNANCE_MIN_GROUP", 5))
+PORTAL_GOVERNANCE_PERIOD_MONTHS = int(env.get("PORTAL_GOVERNANCE_PERIOD_MONTHS", 2))
 # How long a public report page is served from the cache (a new publication replaces it).
+
 PORTAL_REPORT_CACHE_SECONDS = int(env.get("PORTAL_REPORT_CACHE_SECONDS", 3600))
 
 SESSION_COOKIE_HTTPONLY = True

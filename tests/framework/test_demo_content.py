@@ -19,6 +19,7 @@ from portal.framework.models import (
 )
 from portal.framework.roles import ROLES
 from portal.framework.services import rubric_export
+from portal.local_offer.models import GovernanceReportPage, QualitySummaryPage
 from portal.training.models import (
     Accreditation,
     CalibrationCasePage,
@@ -152,6 +153,18 @@ def test_demo_moderation_and_actions_fill_every_state():
     }
     assert Action.objects.filter(status="open", due_on__lt=timezone.localdate()).exists()
     assert Action.objects.filter(kind="reaudit", reaudit_assignment__isnull=False).exists()
+
+
+def test_demo_reports_are_published_with_their_figures():
+    call_command("load_demo_content")
+    summaries = QualitySummaryPage.objects.live().order_by("period_end")
+    assert summaries.count() >= 2
+    latest = summaries.last().snapshot()
+    assert latest.data["headline"]["published"]
+    assert latest.data["trend"]  # compared with the earlier summary
+    report = GovernanceReportPage.objects.live().get()
+    assert report.snapshot() is not None
+    assert report.get_view_restrictions().filter(restriction_type="groups").exists()
 
 
 def test_running_it_twice_changes_nothing():

@@ -12,7 +12,12 @@ from portal.framework.models import (
     StandardIndexPage,
     StandardPage,
 )
-from portal.local_offer.models import LocalOfferIndexPage, QualitySummaryPage
+from portal.local_offer.models import (
+    GovernanceReportIndexPage,
+    GovernanceReportPage,
+    LocalOfferIndexPage,
+    QualitySummaryPage,
+)
 from portal.training.models import CalibrationCasePage, TrainingIndexPage, TrainingModulePage
 
 
@@ -28,6 +33,7 @@ class PageTreeRulesTests(WagtailPageTestCase):
                 RubricPage,
                 TrainingIndexPage,
                 LocalOfferIndexPage,
+                GovernanceReportIndexPage,
             },
         )
 
@@ -35,6 +41,13 @@ class PageTreeRulesTests(WagtailPageTestCase):
         self.assertAllowedSubpageTypes(LocalOfferIndexPage, {QualitySummaryPage})
         self.assertAllowedParentPageTypes(QualitySummaryPage, {LocalOfferIndexPage})
         self.assertAllowedSubpageTypes(QualitySummaryPage, set())
+
+    def test_governance_reports_live_under_their_own_section_under_home(self):
+        self.assertAllowedParentPageTypes(GovernanceReportIndexPage, {HomePage})
+        self.assertAllowedSubpageTypes(GovernanceReportIndexPage, {GovernanceReportPage})
+        self.assertAllowedParentPageTypes(GovernanceReportPage, {GovernanceReportIndexPage})
+        self.assertAllowedSubpageTypes(GovernanceReportPage, set())
+        self.assertCanNotCreateAt(LocalOfferIndexPage, GovernanceReportPage)
 
     def test_training_modules_and_cases_live_under_the_training_index(self):
         self.assertAllowedSubpageTypes(TrainingIndexPage, {TrainingModulePage, CalibrationCasePage})
@@ -73,3 +86,10 @@ class SingletonSectionTests(WagtailPageTestCase):
         self.assertFalse(FrameworkPage.can_create_at(home))
         # A thematic audit may need a rubric of its own: rubrics are not limited to one.
         self.assertTrue(RubricPage.can_create_at(home))
+
+    def test_a_second_governance_section_cannot_be_created(self):
+        root = Page.get_first_root_node()
+        home = root.add_child(instance=HomePage(title="Home", slug="home-governance"))
+        self.assertTrue(GovernanceReportIndexPage.can_create_at(home))
+        home.add_child(instance=GovernanceReportIndexPage(title="Governance reports"))
+        self.assertFalse(GovernanceReportIndexPage.can_create_at(home))

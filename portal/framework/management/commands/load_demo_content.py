@@ -32,7 +32,7 @@ from portal.framework.roles import (
     QA_LEAD,
 )
 from portal.framework.services import rubric_import
-from portal.local_offer.demo import load_demo_summaries
+from portal.local_offer.demo import load_demo_governance, load_demo_summaries
 from portal.local_offer.models import LocalOfferIndexPage
 from portal.training.demo import (
     expire_demo_lapsed,
@@ -99,8 +99,9 @@ class Command(BaseCommand):
                 expire_demo_lapsed(get_user_model().objects.get(username="qalead"))
             moderation = None if no_users else self.moderation()
             reports = None if no_users else self.reports()
+            governance = None if no_users else self.governance(home)
         self.report(users)
-        for line in (training, audits, moderation, reports):
+        for line in (training, audits, moderation, reports, governance):
             if line:
                 self.stdout.write(line)
 
@@ -294,6 +295,10 @@ class Command(BaseCommand):
         return load_demo_summaries(
             LocalOfferIndexPage.objects.get(), get_user_model().objects.get(username="admin")
         )
+
+    def governance(self, home):
+        """The governance section (QA leads and the Partnership Board only) and a report."""
+        return load_demo_governance(home, get_user_model().objects.get(username="admin"))
 
     def report(self, users):
         write = self.stdout.write
