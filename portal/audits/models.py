@@ -572,6 +572,8 @@ class AuditFact(models.Model):
             models.Index(fields=["submitted_on", "grade"]),
             models.Index(fields=["cycle", "grade"]),
             models.Index(fields=["key_stage", "grade"]),
+            # Key stage and need together are a common question ("KS2 autistic children").
+            models.Index(fields=["key_stage", "primary_need", "grade"]),
             models.Index(fields=["primary_need", "grade"]),
             models.Index(fields=["setting_type", "grade"]),
             models.Index(fields=["locality", "grade"]),

@@ -9,7 +9,6 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
 from portal.framework.plan_sections import PLAN_SECTIONS
@@ -85,10 +84,11 @@ def headline(filters=ReportFilters()):
 
 def grade_distribution(filters=ReportFilters()):
     """{grade: count} for every grade, best first (GROUP BY grade)."""
+    # COUNT(*), not COUNT(id): PostgreSQL can then answer from the (x, grade) indexes alone.
     counts = dict(
         facts(filters)
         .values_list("grade")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
         .values_list("grade", "n")
     )
@@ -100,7 +100,7 @@ def grade_distribution_by(breakdown, filters=ReportFilters()):
     if breakdown not in BREAKDOWNS:
         raise ValueError(f"“{breakdown}” is not a breakdown reports offer.")
     rows = (
-        facts(filters).values_list(breakdown, "grade").annotate(n=Count("pk")).order_by(breakdown)
+        facts(filters).values_list(breakdown, "grade").annotate(n=Count("*")).order_by(breakdown)
     )
     table = {}
     for group, grade, count in rows:
@@ -139,17 +139,20 @@ def quarter_label(day):
 
 
 def trend_by_quarter(filters=ReportFilters()):
-    """[(quarter label, {grade: count})] oldest first, by the quarter audits were submitted."""
+    """[(quarter label, {grade: count})] oldest first, by the quarter audits were submitted.
+
+    Grouped by day in the database (a few hundred days a year) and the days added up into
+    quarters here: truncating each row's date to its quarter in SQL costs a time-zone
+    conversion per row."""
     rows = (
         facts(filters)
-        .annotate(quarter=TruncQuarter("submitted_on"))
-        .values_list("quarter", "grade")
-        .annotate(n=Count("pk"))
-        .order_by("quarter")
+        .values_list("submitted_on", "grade")
+        .annotate(n=Count("*"))
+        .order_by("submitted_on")
     )
     trend = {}
-    for quarter, grade, count in rows:
-        trend.setdefault(quarter_label(quarter), dict.fromkeys(GRADES, 0))[grade] = count
+    for day, grade, count in rows:
+        trend.setdefault(quarter_label(day), dict.fromkeys(GRADES, 0))[grade] += count
     return list(trend.items())
 
 
