@@ -16,11 +16,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from wagtail.log_actions import log
 from wagtail.models import PageViewRestriction
 
 from portal.audits.models import Audit, AuditCycle, AuditFact, ModerationCase
@@ -40,6 +41,7 @@ from portal.framework.rubric import GRADE_LABELS, GRADES
 from portal.training.models import Agency
 from portal.training.selectors import training_reach
 
+from .audit_log import GOVERNANCE_DRAFT_ACTION
 from .disclosure import Table, suppress_page
 from .models import GovernanceReportIndexPage, GovernanceReportPage
 from .snapshots import BREAKDOWN_TITLES, _published, _sections_ranked, table_csv
@@ -189,29 +191,33 @@ def governance_cycles(page):
 
 def moderation_by_agency(cycles):
     """Over the closed moderation cases of `cycles`: per auditor's agency, how many audits
-    were moderated and how many grades moderation kept, raised or lowered. No names."""
+    were moderated and how many grades moderation kept, raised or lowered. No names.
+    Counted in the database by (agency, auditor's grade, moderated grade): at most a few
+    dozen rows whatever the number of cases."""
     rows = (
         Audit.objects.filter(
             moderation_cases__status=ModerationCase.Status.CLOSED,
             moderation_cases__cycle__in=cycles,
+            # In the same filter() as the others, so it is the same closed case's grade.
+            moderation_cases__moderated_grade__gt="",
         )
+        .exclude(overall_grade="")
         .values_list(
             "assignment__auditor__staff_profile__agency",
             "overall_grade",
             "moderation_cases__moderated_grade",
         )
+        .annotate(n=Count("*"))
         .order_by()
     )
     figures = {}
-    for agency, grade, moderated in rows:
-        if not grade or not moderated:
-            continue
+    for agency, grade, moderated, count in rows:
         row = figures.setdefault(
             AGENCY_LABELS.get(agency, agency),
             {"moderated": 0, "same": 0, "raised": 0, "lowered": 0},
         )
-        row["moderated"] += 1
-        row[grade_change(grade, moderated, GRADES)] += 1
+        row["moderated"] += count
+        row[grade_change(grade, moderated, GRADES)] += count
     return figures
 
 
@@ -496,6 +502,13 @@ def governance_report_draft_create(today=None):
     )
     index.add_child(instance=draft)
     draft.save_revision()
+    # Made by Celery beat, not by a person: the page's history says the portal drafted it.
+    log(
+        instance=draft,
+        action=GOVERNANCE_DRAFT_ACTION,
+        user=None,
+        data={"period_start": start.isoformat(), "period_end": end.isoformat()},
+    )
     link = settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(
         "wagtailadmin_pages:edit", args=[draft.pk]
     )

@@ -15,9 +15,12 @@ from django.core import mail
 from django.urls import reverse
 from wagtail.models import PageViewRestriction
 
+from portal.audits.models import ModerationCase
+from portal.audits.moderation import moderation_case_record
 from portal.local_offer.governance import (
     governance_index_restrict,
     governance_report_draft_create,
+    moderation_by_agency,
     months_before,
 )
 from portal.local_offer.models import (
@@ -193,6 +196,51 @@ def test_figures_are_frozen_at_publication_with_fuller_breakdowns(
     assert ">23<" in body and ">33<" not in body
     assert "Moderation outcomes and agreement by cycle" in body
     assert "Auditor training and accreditation by agency" in body
+
+
+def _moderate(audit, moderator, grade):
+    case = ModerationCase.objects.get(audits=audit)
+    return moderation_case_record(
+        case,
+        moderator,
+        case.version,
+        grade=grade,
+        section_grades={},
+        rationale="Agreed.",
+        close=True,
+    )
+
+
+def test_moderation_by_agency_counts_only_the_closed_cases_of_the_reports_cycles(
+    rubric_page, cycle, django_capture_on_commit_callbacks
+):
+    """Weak grades are always moderated: an education auditor's three, of which moderation
+    kept one, raised one and left one open; a health auditor's two, one lowered and one
+    raised; and a health audit raised in another cycle, which this report does not cover."""
+    education = UserFactory(username="edu1", roles=["Auditor"], agency="education")
+    health = UserFactory(username="health1", roles=["Auditor"], agency="health")
+    moderator = UserFactory(username="mod1", roles=["Moderator"])
+    other_cycle = AuditCycleFactory(rubric=rubric_page, moderation_share=0)
+    kept, raised, still_open = audits(cycle, education, 3, REQUIRES_IMPROVEMENT)
+    lowered, raised_too = audits(cycle, health, 2, REQUIRES_IMPROVEMENT)
+    (elsewhere,) = audits(other_cycle, health, 1, REQUIRES_IMPROVEMENT)
+    _moderate(kept, moderator, "requires_improvement")
+    _moderate(raised, moderator, "good")
+    _moderate(lowered, moderator, "inadequate")
+    _moderate(raised_too, moderator, "outstanding")
+    _moderate(elsewhere, moderator, "good")
+    assert ModerationCase.objects.get(audits=still_open).status != ModerationCase.Status.CLOSED
+
+    assert moderation_by_agency([cycle]) == {
+        "Education": {"moderated": 2, "same": 1, "raised": 1, "lowered": 0},
+        "Health": {"moderated": 2, "same": 0, "raised": 1, "lowered": 1},
+    }
+    assert moderation_by_agency([cycle, other_cycle])["Health"] == {
+        "moderated": 3,
+        "same": 0,
+        "raised": 2,
+        "lowered": 1,
+    }
 
 
 def test_a_later_report_shows_the_change_since_the_previous_one(
