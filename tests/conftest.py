@@ -1,10 +1,12 @@
 import copy
 
 import pytest
+from django.core.cache import cache
 from wagtail.models import Page, Site
 
 from portal.audits.recording import grader_of_revision, rubric_of_revision
 from portal.framework.services import rubric_import
+from portal.local_offer.public_cache import GENERATION_KEY
 
 from .factories import HomePageFactory, RubricPageFactory, UserFactory
 
@@ -64,6 +66,14 @@ def fresh_rubric_cache():
     rolled back or flushed hands the same ids out again, for other rubrics."""
     rubric_of_revision.cache_clear()
     grader_of_revision.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_public_page_cache():
+    """Public pages are cached by path under a token that publishing replaces: a new token
+    for every test, so no test reads a page cached by another (or by an earlier run, where
+    the cache is Redis)."""
+    cache.delete(GENERATION_KEY)
 
 
 @pytest.fixture

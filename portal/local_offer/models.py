@@ -2,8 +2,6 @@
 summaries newest first, and the summaries themselves — a QA lead's narrative around figures
 frozen when the page was published (ReportSnapshot), after disclosure control."""
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import Http404, HttpResponse, JsonResponse
@@ -15,6 +13,8 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from portal.framework.blocks import RICH_TEXT_FEATURES, ContentBlock
+
+from .public_cache import public_cache_mark
 
 INTRO_FEATURES = ["bold", "italic", "link", "ol", "ul"]
 PERIOD_ENDS_BEFORE_IT_STARTS = "The period must end on or after the day it starts."
@@ -35,6 +35,12 @@ class LocalOfferIndexPage(Page):
 
     class Meta:
         verbose_name = "Local Offer section"
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if not request.user.is_authenticated and not getattr(request, "is_preview", False):
+            public_cache_mark(response)
+        return response
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
@@ -145,25 +151,18 @@ class QualitySummaryPage(RoutablePageMixin, Page):
         context["rubric"] = RubricPage.objects.live().public().first()
         return context
 
-    def _cache_key(self, request):
-        return f"portal:summary:{self.pk}:{self.live_revision_id}:{request.get_full_path()}"
-
     def serve(self, request, *args, **kwargs):
-        """Anonymous readers get the page from the cache: its figures and text only change
-        with a new revision, whose id is in the key (publishing also clears the old one)."""
-        cacheable = request.method == "GET" and not request.user.is_authenticated
-        if cacheable and not getattr(request, "is_preview", False):
-            key = self._cache_key(request)
-            cached = cache.get(key)
-            if cached is not None:
-                return cached
-            response = super().serve(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-            if response.status_code == 200 and self.snapshot() is not None:
-                cache.set(key, response, settings.PORTAL_REPORT_CACHE_SECONDS)
-            return response
-        return super().serve(request, *args, **kwargs)
+        """Readers who are not signed in may be served the page and its downloads from the
+        cache (public_cache): its figures and text only change with a new publication,
+        which clears it. Not before its figures are taken, nor in a preview."""
+        response = super().serve(request, *args, **kwargs)
+        if (
+            not request.user.is_authenticated
+            and not getattr(request, "is_preview", False)
+            and self.snapshot() is not None
+        ):
+            public_cache_mark(response)
+        return response
 
     @path("")
     def index_route(self, request):

@@ -84,7 +84,7 @@ def reporting_tables(figures):
     )
 
 
-BENCHMARKS = ("grading", "import", "submit", "reporting")
+BENCHMARKS = ("grading", "import", "submit", "public", "reporting")
 
 
 def main(selected=()):
@@ -103,7 +103,7 @@ def main(selected=()):
         django.setup()
         from django.core.management import call_command
 
-        from . import bench_grading, bench_import, bench_reporting, bench_submit
+        from . import bench_grading, bench_import, bench_public, bench_reporting, bench_submit
 
         print(
             f"# {platform.node()} · {platform.machine()} · {os.cpu_count()} cores · "
@@ -119,6 +119,11 @@ def main(selected=()):
                 table(
                     "Audit submission under gunicorn (production settings, PostgreSQL)",
                     bench_submit.run(database_url),
+                )
+            if "public" in selected:
+                table(
+                    "A public quality summary under gunicorn (production settings, Redis cache)",
+                    bench_public.run(database_url),
                 )
             if "reporting" in selected:
                 reporting_tables(bench_reporting.run())
