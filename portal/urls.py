@@ -6,6 +6,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from portal import health
+from portal.framework import two_factor
 from portal.framework import views as framework_views
 
 urlpatterns = [
@@ -18,6 +19,13 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/set-up/", two_factor.enrol, name="two_factor_enrol"),
+    path("accounts/two-factor/verify/", two_factor.verify, name="two_factor_verify"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        two_factor.recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
     path("audits/", include("portal.audits.urls")),
     path("moderation/", include("portal.audits.moderation_urls")),
     path("actions/", include("portal.audits.action_urls")),

@@ -9,6 +9,7 @@ class FrameworkConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from . import security  # noqa: F401 - connects the sign-in log, registers its check
         from .roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, sender=self)

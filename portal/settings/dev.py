@@ -15,3 +15,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 PORTAL_DEMO_CONTENT_ALLOWED = True
+# Demo sign-ins go straight in, without setting up an authenticator app; production asks
+# every signed-in person for a second factor.
+PORTAL_REQUIRE_SECOND_FACTOR = False

@@ -22,5 +22,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 PORTAL_DEMO_CONTENT_ALLOWED = False
+# Every signed-in person gives a second factor in production; deliberately not read from the
+# environment, and `check --deploy` warns if it is ever set otherwise (portal.framework.security).
+PORTAL_REQUIRE_SECOND_FACTOR = True

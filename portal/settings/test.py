@@ -19,3 +19,9 @@ STORAGES = {
 PORTAL_DEMO_CONTENT_ALLOWED = True
 # Close connections after each request so no test-server thread keeps the test database open.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Most tests sign in with force_login or through the sign-in page and test something else;
+# the tests of the second factor switch it back on.
+PORTAL_REQUIRE_SECOND_FACTOR = False
+# Client.login() authenticates without a request, which django-axes refuses; the tests of
+# sign-in throttling switch it back on.
+AXES_ENABLED = False

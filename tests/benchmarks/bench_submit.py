@@ -30,6 +30,8 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audits.cycles import assignment_create
 from portal.audits.models import Audit, KeyStage, Plan, PlanStage, PrimaryNeed, SettingType
@@ -131,6 +133,8 @@ def prepare():
         # No email address: assigning sends no mail.
         auditor = User.objects.create(username=f"bench-auditor-{index}", password=password)
         auditor.groups.add(group)
+        # Production asks for a second factor: each auditor has an authenticator app.
+        TOTPDevice.objects.create(user=auditor, name="Authenticator app")
         # Accredited as if carried over from earlier records: only accredited auditors
         # are given plans.
         Accreditation.objects.create(auditor=auditor, expires_on=due)
@@ -185,9 +189,24 @@ class Client:
         )
         assert response.status_code == 302, f"login {username}: {response.status_code}"
         assert "sessionid" in self.cookies, f"login {username}: no session cookie"
+        # Then the second factor, with the code the auditor's app would show now.
+        held = self.request("GET", response.headers["Location"])
+        verify = held.headers.get("Location", "")
+        assert verify.startswith("/accounts/two-factor/verify/"), f"2FA {username}: {verify}"
+        page = self.request("GET", verify)
+        key = TOTPDevice.objects.get(user__username=username).bin_key
+        response = self.request(
+            "POST",
+            verify,
+            data={
+                "csrfmiddlewaretoken": CSRF_FIELD.search(page.text).group(1),
+                "code": f"{totp(key):06d}",
+            },
+        )
+        assert response.status_code == 302, f"2FA {username}: {response.status_code}"
 
 
-def _start_server(database_url):
+def _start_server(database_url, **extra_env):
     port = _free_port()
     env = {
         **os.environ,
@@ -198,6 +217,7 @@ def _start_server(database_url):
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     # Production serves static files through WhiteNoise's manifest storage, so templates
     # need the manifest: collect it, as a deployment does (into STATIC_ROOT, git-ignored).
