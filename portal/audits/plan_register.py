@@ -5,8 +5,8 @@ Celery by its size, and exporting the register in the same format."""
 import csv
 import io
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import PurePath
 
 import tablib
@@ -61,6 +61,7 @@ NOT_WRITTEN = (
     "happens again, tell the portal's administrator."
 )
 ROW_FAILED = "Row {row} could not be imported ({problem}), so nothing was imported."
+WORKER_UNREACHABLE = "the background worker could not be reached"
 IMPORT_STOPPED = (
     "The import stopped before it finished ({problem}); nothing was written. Upload the file "
     "again to retry."
@@ -118,11 +119,13 @@ class PlanImportResult:
 
 def _xlsx_rows(file_bytes):
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A damaged workbook fails in whichever layer meets the damage (zipfile, zlib, the XML
+    # parser, openpyxl's own readers), and in read-only mode only once its rows are read:
+    # any of them means the file cannot be read as a workbook.
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(file_bytes), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+    except Exception as error:
         raise register.FileRefused([NOT_XLSX]) from error
     try:
         sheets = []
@@ -135,6 +138,10 @@ def _xlsx_rows(file_bytes):
                 rows.append(list(row))
             if any(any(cell not in (None, "") for cell in row) for row in rows):
                 sheets.append((sheet.title, rows))
+    except register.FileRefused:
+        raise
+    except Exception as error:
+        raise register.FileRefused([NOT_XLSX]) from error
     finally:
         workbook.close()
     if len(sheets) > 1:
@@ -363,11 +370,20 @@ def plan_import_fail(import_id, problem):
     plan_import.save()
 
 
+def _hand_to_worker(import_id, dry_run):
+    """After commit: give the import to a worker, or, if the broker cannot be reached, record
+    it as stopped so the QA lead is told to upload again (the register is untouched)."""
+    from portal.mail import task_send
+
+    from .tasks import plan_import_run
+
+    if not task_send(plan_import_run, import_id, dry_run=dry_run):
+        plan_import_fail(import_id, WORKER_UNREACHABLE)
+
+
 def _run_or_queue(plan_import, dry_run):
     if plan_import.file.size > async_bytes():
-        from .tasks import plan_import_run
-
-        plan_import_run.delay_on_commit(plan_import.pk, dry_run=dry_run)
+        transaction.on_commit(partial(_hand_to_worker, plan_import.pk, dry_run))
         return plan_import
     return plan_import_execute(plan_import.pk, dry_run)
 

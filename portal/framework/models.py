@@ -57,11 +57,38 @@ class HomePage(Page):
         "training.TrainingIndexPage",
         "local_offer.LocalOfferIndexPage",
         "local_offer.GovernanceReportIndexPage",
+        "framework.AccessibilityStatementPage",
     ]
     max_count = 1
 
     class Meta:
         verbose_name = "home page"
+
+
+class AccessibilityStatementPage(Page):
+    """The accessibility statement a public sector website must publish (Public Sector Bodies
+    Accessibility Regulations 2018): how accessible the portal is, what is not yet and when it
+    will be, and how to ask for another format or report a problem. Linked from every page's
+    footer."""
+
+    introduction = RichTextField(features=INTRO_FEATURES)
+    body = StreamField(blocks.ContentBlock())
+    prepared_on = models.DateField(help_text="When the statement was first prepared.")
+    reviewed_on = models.DateField(help_text="When it was last reviewed.")
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("introduction"),
+        FieldPanel("body"),
+        FieldRowPanel([FieldPanel("prepared_on"), FieldPanel("reviewed_on")]),
+    ]
+    search_fields = [*Page.search_fields, index.SearchField("introduction")]
+    parent_page_types = ["framework.HomePage"]
+    subpage_types = []
+    max_count = 1
+
+    class Meta:
+        verbose_name = "accessibility statement"
 
 
 class FrameworkPage(Page):
@@ -310,3 +337,36 @@ class QALeadApprovalTask(AbstractGroupApprovalTask):
     class Meta:
         verbose_name = "approval by another QA lead"
         verbose_name_plural = "approvals by another QA lead"
+
+
+class OutgoingEmail(models.Model):
+    """One email in the outbox (portal.mail): written in the transaction of the change that
+    sends it, so it stands or falls with that change, and kept until a worker has delivered
+    it, so a broker outage delays mail instead of losing it. Shared infrastructure, kept in
+    this app because every app sends mail and portal.mail is not an app itself."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be delivered"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed: the mail server kept refusing it"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    subject = models.CharField(max_length=255)
+    # portal.mail.message_to_dict; emptied once sent, since a message can carry a one-time
+    # link (an invitation) that must not outlive its delivery in the database.
+    message = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When it was last handed to the broker (or a worker retried it); empty while the broker
+    # has never taken it, which is what the re-drive looks for.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outgoing email"
+        verbose_name_plural = "outgoing emails"
+        indexes = [models.Index(fields=["status", "created_at"], name="outgoing_email_waiting")]
+
+    def __str__(self):
+        return f"{self.subject} ({self.get_status_display().lower()})"

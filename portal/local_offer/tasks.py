@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 from wagtail.models import Revision
 
 from .governance import governance_report_draft_create
-from .snapshots import report_snapshot_take
+from .snapshots import report_snapshot_take, report_snapshots_missing_take
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=30)
@@ -25,3 +25,11 @@ def governance_report_draft():
     governance.next_draft_period) and tell the QA leads. Returns the draft's id or None."""
     draft = governance_report_draft_create()
     return draft.pk if draft else None
+
+
+@shared_task
+def report_snapshots_missing():
+    """Run by Celery beat: take the figures of any published report revision that has none
+    (its task was never queued, say because the broker was down when it was published).
+    Returns how many were taken."""
+    return len(report_snapshots_missing_take())

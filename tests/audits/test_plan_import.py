@@ -17,6 +17,7 @@ from django.db import OperationalError
 from django.urls import reverse
 from wagtail.models import ModelLogEntry
 
+from portal import celery_app
 from portal.audits import plan_register, register
 from portal.audits.management.commands.import_plans import NOT_IMPORTED
 from portal.audits.models import Plan, PlanImport
@@ -30,6 +31,7 @@ from portal.audits.resources import ExistingPlansLoader, PlanResource
 from portal.audits.tasks import DATABASE_UNREACHABLE, plan_import_run
 
 from ..factories import UserFactory
+from ..test_mail import free_port
 from .conftest import CANONICAL_HEADER, register_csv, register_xlsx
 from .factories import PlanFactory
 
@@ -633,4 +635,28 @@ def test_admin_users_without_the_import_permission_are_refused(client):
         assert response["Location"] == reverse("wagtailadmin_home")
     plan_import.refresh_from_db()
     assert plan_import.status == PlanImport.Status.PENDING
+    assert not Plan.objects.exists()
+
+
+def test_a_background_import_the_broker_cannot_take_is_marked_stopped_not_an_error_page(
+    client, qa_lead, settings, django_capture_on_commit_callbacks
+):
+    """Redis down: the upload answers as usual, then says the import stopped and that
+    nothing was written, so the QA lead uploads again later."""
+    settings.PORTAL_PLAN_IMPORT_ASYNC_BYTES = 1
+    client.force_login(qa_lead)
+    conf = celery_app.conf
+    previous = conf.task_always_eager, conf.broker_url
+    conf.task_always_eager, conf.broker_url = False, f"redis://127.0.0.1:{free_port()}/0"
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = upload(client, register_csv(ROWS), "plans.csv")
+    finally:
+        conf.task_always_eager, conf.broker_url = previous
+    assert response.status_code == 200
+
+    plan_import = PlanImport.objects.get()
+    assert plan_import.status == PlanImport.Status.FAILED
+    detail = client.get(reverse("plan_import:detail", args=[plan_import.pk])).content.decode()
+    assert plan_register.WORKER_UNREACHABLE in detail and "nothing was written" in detail
     assert not Plan.objects.exists()
