@@ -24,8 +24,11 @@ class VersionField(forms.IntegerField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
+        # A version below 1 is as meaningless to the auditor as a missing one: the same words,
+        # not Django's "Ensure this value is greater than or equal to 1" about a hidden field.
         kwargs.setdefault(
-            "error_messages", {"required": VERSION_MISSING, "invalid": VERSION_MISSING}
+            "error_messages",
+            {"required": VERSION_MISSING, "invalid": VERSION_MISSING, "min_value": VERSION_MISSING},
         )
         super().__init__(**kwargs)
 

@@ -112,6 +112,10 @@ UNKNOWN_CODE = "Row {row}: {column} “{value}” is not one of {allowed}."
 LOCALITY_TOO_LONG = (
     "Row {row}: {column} “{value}” is longer than " + str(LOCALITY_MAX_LENGTH) + " characters."
 )
+CELL_CONTROL_CHARACTER = (
+    "Row {row}: {column} “{value}” contains an invisible control character (shown here as ␀ "
+    "or a similar symbol); retype the cell."
+)
 LOOKS_LIKE_FORMULA = (
     "Row {row}: {column} “{value}” starts with “{first}”, which a spreadsheet would run as a "
     "formula."
@@ -131,6 +135,10 @@ DATE_TOO_EARLY = "Row {row}: {column} “{value}” is before 1 September 2014, 
 
 _SEPARATORS = re.compile(r"[^0-9a-z]+")
 _WHITESPACE = re.compile(r"\s+")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters quoted in a message as their visible Unicode pictures (NUL as ␀): a raw
+# NUL could not even be stored with the check's result in PostgreSQL.
+_CONTROL_PICTURES = {code: 0x2400 + code for code in range(32)} | {0x7F: 0x2421}
 _SYSTEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _UPN = re.compile(r"[A-Za-z]\d{11}[A-Za-z0-9]")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
@@ -221,7 +229,7 @@ def _plural(items):
 
 
 def _quoted(items):
-    return ", ".join(f"“{item}”" for item in items)
+    return ", ".join(f"“{str(item).translate(_CONTROL_PICTURES)}”" for item in items)
 
 
 def _column_letter(index):
@@ -255,7 +263,7 @@ class CellRefused(ValueError):
 
 
 def _shown(value):
-    text = str(value)
+    text = str(value).translate(_CONTROL_PICTURES)
     return text if len(text) <= 60 else text[:57] + "…"
 
 
@@ -431,6 +439,8 @@ def plan_stage_clean(value):
 def locality_clean(value):
     """The locality or team, with its spacing tidied."""
     text = _WHITESPACE.sub(" ", _required(value))
+    if _CONTROL_CHARACTERS.search(text):
+        raise CellRefused(CELL_CONTROL_CHARACTER, text)
     if text.startswith(_FORMULA_STARTS) or text.startswith("-"):
         raise CellRefused(LOOKS_LIKE_FORMULA, text, first=text[0])
     if len(text) > LOCALITY_MAX_LENGTH:

@@ -30,7 +30,10 @@ class ExistingPlansLoader(BaseInstanceLoader):
         self.plans = {}
         if not dataset or not dataset.headers or "system_id" not in dataset.headers:
             return
-        system_ids = list({value for value in dataset["system_id"] if isinstance(value, str)})
+        # Only the IDs of rows the register rules accepted: a refused cell may hold anything,
+        # even a NUL, which PostgreSQL refuses to compare (and the row is not imported anyway).
+        rows = resource.table.rows if resource.table is not None else []
+        system_ids = list({row.values["system_id"] for row in rows if not row.errors})
         connection = connections[resource.get_db_connection_name()]
         batch = min(connection.ops.bulk_batch_size(["system_id"], system_ids), LOOKUP_BATCH_SIZE)
         queryset = resource.get_queryset()

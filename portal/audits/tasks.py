@@ -42,3 +42,12 @@ def action_digests():
 
     emailed, _ = action_digests_send()
     return emailed
+
+
+@shared_task
+def retention_apply_scheduled():
+    """Monthly: anonymise what passed the retention period (never a forced date), so the
+    policy holds without anyone remembering to run it. Returns the counts."""
+    from .retention import retention_apply
+
+    return retention_apply().counts

@@ -58,6 +58,20 @@ MAX_RUBRIC_BYTES = 1024 * 1024
 FILE_TOO_LARGE = "The file is larger than 1 MB; a rubric file is a few kilobytes."
 NOT_UTF8 = "The file is not UTF-8 text; export the rubric again as JSON."
 NOT_JSON = "The file is not valid JSON (line {line}, column {column}: {problem})."
+NUMBER_TOO_LONG = (
+    "The file has a number thousands of digits long, too long to read; a rubric's weights are "
+    "small whole numbers and its thresholds are between 0 and 1."
+)
+NESTED_TOO_DEEPLY = (
+    "The file's lists or objects are nested inside each other too deeply to read; a rubric "
+    "file is a few levels deep."
+)
+UNSTORABLE_TEXT = (
+    "“{text}” contains a character that cannot be saved (a NUL character, shown as ␀, or half "
+    "of a surrogate pair, shown as �); remove it and import the file again."
+)
+# A NUL or an unpaired surrogate: valid in JSON text, but PostgreSQL stores neither.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class RubricError(ValueError):
@@ -112,11 +126,36 @@ def validate_thresholds(thresholds):
     return parsed, errors
 
 
+def _unstorable_text(data):
+    """The first text (a value or a field name) in the data that cannot be saved, or None.
+    Walked without recursion: parsed JSON may be nested nearly as deep as Python recurses."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                return value
+        elif isinstance(value, dict):
+            pending.extend(reversed([item for pair in value.items() for item in pair]))
+        elif isinstance(value, list):
+            pending.extend(reversed(value))
+    return None
+
+
+def _shown(text):
+    text = _UNSTORABLE.sub(lambda match: "␀" if match.group() == "\x00" else "�", text)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def validate_rubric(data):
     """Check a rubric in the interchange format and return it normalised (thresholds as
     decimal strings, flags as booleans); raise RubricError listing every problem."""
     if not isinstance(data, dict):
         raise RubricError([NOT_AN_OBJECT])
+    unstorable = _unstorable_text(data)
+    if unstorable is not None:
+        # Alone: every other message about that part would quote the same broken text.
+        raise RubricError([UNSTORABLE_TEXT.format(text=_shown(unstorable))])
     thresholds, errors = validate_thresholds(data.get("thresholds"))
     sections = data.get("sections")
     if not isinstance(sections, list) or not sections:
@@ -224,7 +263,17 @@ def rubric_from_bytes(data):
         raise RubricError(
             [NOT_JSON.format(line=error.lineno, column=error.colno, problem=error.msg)]
         ) from error
-    return validate_rubric(parsed)
+    except ValueError as error:
+        # Python refuses to read an integer of more than 4,300 digits (a guard against
+        # denial of service); json raises that as a plain ValueError.
+        raise RubricError([NUMBER_TOO_LONG]) from error
+    except RecursionError as error:
+        raise RubricError([NESTED_TOO_DEEPLY]) from error
+    try:
+        return validate_rubric(parsed)
+    except RecursionError as error:
+        # Parsed just inside Python's limit, then quoted as text a few calls deeper.
+        raise RubricError([NESTED_TOO_DEEPLY]) from error
 
 
 RETIRED_KEY_REUSED = (

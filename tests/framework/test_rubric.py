@@ -438,9 +438,9 @@ def test_next_criterion_key_ignores_keys_that_only_look_numeric():
 # --- properties ------------------------------------------------------------------------
 
 criterion_keys = st.from_regex(rules.CRITERION_KEY_PATTERN, fullmatch=True)
-words = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1).filter(
-    str.strip
-)
+# Text a database can store: no unpaired surrogates and no NUL (refused as UNSTORABLE_TEXT).
+storable = st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00")
+words = st.text(storable, min_size=1).filter(str.strip)
 weights = st.integers(min_value=1, max_value=1000)
 flags = st.booleans()
 threshold_values = st.decimals(min_value=Decimal("0.0001"), max_value=1, places=4)
@@ -471,7 +471,7 @@ def rubrics(draw):
             "weight": draw(weights),
             "limiting": draw(flags),
             "may_be_not_applicable": draw(flags),
-            "guidance": draw(st.text()),
+            "guidance": draw(st.text(storable)),
             "exemplars": draw(st.lists(st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True))),
             "criteria": [
                 {
@@ -479,7 +479,7 @@ def rubrics(draw):
                     "text": draw(words),
                     "weight": draw(weights),
                     "essential": draw(flags),
-                    "guidance": draw(st.text()),
+                    "guidance": draw(st.text(storable)),
                 }
                 for _ in range(size)
             ],
