@@ -2,6 +2,10 @@
 
 from wagtail import hooks
 
+# Marks the label of an action the portal takes by itself (a rule or a scheduled job), whose
+# log entries name no user.
+AUTOMATIC = "(automatic)"
+
 ACTIONS = {
     "portal.audit.start": ("Start audit", "Started the audit"),
     "portal.audit.save": ("Save audit", "Saved the audit"),
@@ -9,9 +13,12 @@ ACTIONS = {
     "portal.cycle.draw_sample": ("Draw sample", "Drew the cycle's sample of plans"),
     "portal.assignment.create": ("Assign plan", "Assigned the plan to an auditor"),
     "portal.conflict.declare": ("Declare conflict", "Declared a conflict of interest"),
-    "portal.moderation.queue": ("Queue for moderation", "Queued the plan for moderation"),
+    "portal.moderation.queue": (
+        f"Queue for moderation {AUTOMATIC}",
+        "Queued the plan for moderation, as the moderation rules ask",
+    ),
     "portal.moderation.audit_added": (
-        "Add audit to moderation",
+        f"Add audit to moderation {AUTOMATIC}",
         "Added another audit of the plan to its moderation case",
     ),
     "portal.moderation.record": ("Record moderation", "Recorded a draft moderation decision"),
@@ -29,3 +36,7 @@ ACTIONS = {
 def register_audit_log_actions(actions):
     for action, (label, message) in ACTIONS.items():
         actions.register_action(action, label, message)
+    # Its message carries the run's counts, so it has a formatter of its own.
+    from .retention import RETENTION_ACTION, RetentionLogFormatter
+
+    actions.register_action(RETENTION_ACTION)(RetentionLogFormatter)

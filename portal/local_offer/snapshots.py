@@ -9,6 +9,7 @@ import io
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from wagtail.log_actions import log
 
 from portal.audits.models import KeyStage, PrimaryNeed, SettingType
 from portal.audits.reporting import (
@@ -20,6 +21,7 @@ from portal.audits.reporting import (
 )
 from portal.framework.rubric import GRADE_LABELS, GRADES
 
+from .audit_log import REPORT_SNAPSHOT_ACTION
 from .disclosure import Table, suppress_page
 from .models import QualitySummaryPage, ReportSnapshot
 
@@ -203,9 +205,34 @@ def report_snapshot_take(revision):
     if existing:
         return existing
     page = revision.as_object()
-    return ReportSnapshot.objects.create(
+    snapshot = ReportSnapshot.objects.create(
         page_id=int(revision.object_id), revision=revision, data=report_figures(page)
     )
+    # Taken by a Celery task after publication: the portal's own act, so no user (the page's
+    # history names who published the revision).
+    log(
+        instance=snapshot,
+        action=REPORT_SNAPSHOT_ACTION,
+        user=None,
+        data={"page": snapshot.page_id, "revision": revision.pk},
+    )
+    return snapshot
+
+
+def report_snapshots_missing_take():
+    """Take the figures of every live report revision without them; returns the snapshots."""
+    from .models import GovernanceReportPage
+
+    taken = []
+    for model in (QualitySummaryPage, GovernanceReportPage):
+        waiting = (
+            model.objects.live()
+            .filter(live_revision__isnull=False)
+            .exclude(live_revision__in=ReportSnapshot.objects.values("revision"))
+        )
+        for page in waiting.select_related("live_revision"):
+            taken.append(report_snapshot_take(page.live_revision))
+    return taken
 
 
 def report_figures(page):

@@ -220,6 +220,13 @@ def _calibration_assignment(case, person, due_days, rubric_revision, assigned_by
         assigned_by=assigned_by,
     )
     assign_perm(VIEW_ASSIGNMENT, person, assignment)
+    # A learner starting calibration gives the case to themselves: no one else assigned it.
+    log(
+        instance=assignment,
+        action="portal.training.calibration_assign",
+        user=assigned_by or person,
+        data={"case": case.pk, "due_on": assignment.due_on.isoformat()},
+    )
     return assignment
 
 
@@ -392,7 +399,10 @@ def accreditation_reminders_send(today=None):
             claimed = Accreditation.objects.filter(
                 pk=accreditation.pk, reminder_sent_at__isnull=True
             ).update(reminder_sent_at=timezone.now())
-            if not claimed or later.exists() or not auditor.is_active or not auditor.email:
+            if not claimed:
+                continue  # another run claimed it, and logs it
+            if later.exists() or not auditor.is_active or not auditor.email:
+                log(instance=accreditation, action="portal.training.reminder_not_needed", user=None)
                 continue
             date = date_format(accreditation.expires_on, "j F Y")
             _send_after_commit(
@@ -426,10 +436,18 @@ def accreditation_lapses_report(today=None):
                 lapse_reported_at=timezone.now()
             )
             auditor = accreditation.auditor
-            if accreditation_current(auditor, on=today) or auditor in reported:
-                continue
-            open_count = open_plan_assignments(auditor).count()
+            renewed = accreditation_current(auditor, on=today) is not None
+            open_count = (
+                0 if renewed or auditor in reported else open_plan_assignments(auditor).count()
+            )
             if not open_count:
+                # Marked as dealt with though there is nothing to tell QA leads: logged too.
+                log(
+                    instance=accreditation,
+                    action="portal.training.lapse_noted",
+                    user=None,
+                    data={"renewed": renewed},
+                )
                 continue
             reported.append(auditor)
             profile = getattr(auditor, "staff_profile", None)
