@@ -4,10 +4,13 @@ JavaScript loaded (so colour contrast is checked against what readers really see
 
 Set PORTAL_SCREENSHOTS to a folder to keep a full-page screenshot of every page checked."""
 
+import datetime
+
 import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from portal.framework.models import AccessibilityStatementPage
 from tests.browser import (
     BROWSER_TEST_MARKS,
     check,
@@ -50,6 +53,28 @@ def test_public_pages_pass_axe(live_server, site, tab):
         response = tab.goto(live_server.url + page.url)
         assert response.status == 200, name
         check(tab, name)
+
+
+def test_the_accessibility_statement_passes_axe(live_server, site, tab):
+    statement = AccessibilityStatementPage(
+        title="Accessibility statement",
+        slug="accessibility-statement",
+        introduction="<p>This statement applies to the quality assurance website.</p>",
+        body=[
+            ("heading", "What is not fully accessible yet"),
+            ("paragraph", "<ul><li>Governance report PDFs are not tagged.</li></ul>"),
+        ],
+        prepared_on=datetime.date(2026, 11, 23),
+        reviewed_on=datetime.date(2026, 11, 23),
+    )
+    site.home.add_child(instance=statement)
+    statement.save_revision().publish()
+
+    tab.goto(live_server.url + site.home.url)
+    tab.get_by_role("contentinfo").get_by_role("link", name="Accessibility statement").click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text("Accessibility statement")
+    expect(tab.get_by_text("It was last reviewed on 23 November 2026.")).to_be_visible()
+    check(tab, "accessibility-statement")
 
 
 def test_skip_link_is_the_first_stop_and_moves_focus_to_the_content(live_server, site, tab):

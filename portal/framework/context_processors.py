@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from .selectors import site_navigation_pages
+from .selectors import accessibility_statement, site_navigation_pages
 
 
 def site_navigation(request):
@@ -11,5 +11,6 @@ def site_navigation(request):
         return {}
     return {
         "site_navigation": site_navigation_pages(request),
+        "accessibility_statement": accessibility_statement(),
         "area_name": settings.WAGTAIL_SITE_NAME,
     }

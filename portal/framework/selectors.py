@@ -13,6 +13,13 @@ def site_navigation_pages(request):
     return site.root_page.get_children().live().public().in_menu().specific()
 
 
+def accessibility_statement():
+    """The live, public accessibility statement every page's footer links to, or None."""
+    from .models import AccessibilityStatementPage
+
+    return AccessibilityStatementPage.objects.live().public().first()
+
+
 def published_rubric(page_id):
     """The live, public rubric page with this id, or None."""
     from .models import RubricPage

@@ -10,6 +10,7 @@ from wagtail.models import Site
 from portal.audits.models import Action, Assignment, Audit, ModerationCase
 from portal.framework.management.commands.load_demo_content import REFUSED
 from portal.framework.models import (
+    AccessibilityStatementPage,
     ExemplarPage,
     FrameworkPage,
     HomePage,
@@ -62,6 +63,13 @@ def test_demo_content_loads_a_complete_framework(client):
         assert any(criterion["essential"] for criterion in section["criteria"]), section["key"]
     assert any(section["limiting"] for section in rubric["sections"])
     assert any(section["may_be_not_applicable"] for section in rubric["sections"])
+
+    # The accessibility statement public sector sites must publish, linked from every page.
+    statement = AccessibilityStatementPage.objects.live().public().get()
+    assert statement.body and statement.reviewed_on
+    footer_link = f'href="{statement.url}">Accessibility statement</a>'
+    assert footer_link in client.get(home.url).content.decode()
+    assert footer_link in client.get(framework.url).content.decode()
 
     # Every public page answers; training is for signed-in staff.
     for page in home.get_descendants(inclusive=True).live().public().specific():

@@ -4,6 +4,7 @@ from wagtail.models import Page
 from wagtail.test.utils import WagtailPageTestCase
 
 from portal.framework.models import (
+    AccessibilityStatementPage,
     ExemplarIndexPage,
     ExemplarPage,
     FrameworkPage,
@@ -34,8 +35,14 @@ class PageTreeRulesTests(WagtailPageTestCase):
                 TrainingIndexPage,
                 LocalOfferIndexPage,
                 GovernanceReportIndexPage,
+                AccessibilityStatementPage,
             },
         )
+
+    def test_the_accessibility_statement_is_one_page_under_home(self):
+        self.assertAllowedParentPageTypes(AccessibilityStatementPage, {HomePage})
+        self.assertAllowedSubpageTypes(AccessibilityStatementPage, set())
+        self.assertEqual(AccessibilityStatementPage.max_count, 1)
 
     def test_quality_summaries_live_under_the_local_offer(self):
         self.assertAllowedSubpageTypes(LocalOfferIndexPage, {QualitySummaryPage})

@@ -2,6 +2,7 @@
 users for every role, and demo audits (a plan register, a cycle, assignments, audits across
 every grade). Idempotent: what already exists is left as it is; the seed is fixed."""
 
+import datetime
 import json
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from wagtail.models import Page, Site
 
 from portal.audits.demo import load_demo_audits, load_demo_moderation
 from portal.framework.models import (
+    AccessibilityStatementPage,
     ExemplarIndexPage,
     ExemplarPage,
     FrameworkPage,
@@ -91,6 +93,7 @@ class Command(BaseCommand):
             exemplar_index = self.exemplars(home)
             self.rubric(home, exemplar_index)
             self.local_offer(home)
+            self.accessibility_statement(home)
             self.created += load_demo_training_pages(home)
             users = [] if no_users else self.users()
             training = None if no_users else self.training()
@@ -236,6 +239,19 @@ class Command(BaseCommand):
             show_in_menus=True,
             introduction=data["introduction"],
             body=_stream(data["body"]),
+        )
+
+    def accessibility_statement(self, home):
+        data = _load("accessibility")
+        self.child(
+            home,
+            AccessibilityStatementPage,
+            data["slug"],
+            title=data["title"],
+            introduction=data["introduction"],
+            body=_stream(data["body"]),
+            prepared_on=datetime.date.fromisoformat(data["prepared_on"]),
+            reviewed_on=datetime.date.fromisoformat(data["reviewed_on"]),
         )
 
     def users(self):
