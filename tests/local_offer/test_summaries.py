@@ -15,6 +15,8 @@ from django.utils import timezone
 from portal.audits.cycles import assignment_create
 from portal.audits.models import Audit, AuditFact
 from portal.local_offer.models import QualitySummaryPage, ReportSnapshot
+from portal.local_offer.snapshots import report_snapshot_take
+from portal.local_offer.tasks import report_snapshots_missing
 
 from ..audits.factories import AuditCycleFactory, PlanFactory
 from ..factories import UserFactory
@@ -236,3 +238,75 @@ def test_anonymous_readers_get_the_cached_page_until_the_next_publication(
     publish(page, django_capture_on_commit_callbacks)
     assert ">12<" in client.get(page.url).content.decode()
     assert ReportSnapshot.objects.count() == 2
+
+
+def test_a_cached_page_and_its_downloads_cost_readers_no_database_query(
+    client,
+    local_offer,
+    cycle,
+    auditor,
+    django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):
+    audits(cycle, auditor, 12, GOOD)
+    page = publish(summary(local_offer), django_capture_on_commit_callbacks)
+    csv_url = f"{page.url}data/grades/csv/"
+    first_page, first_csv = client.get(page.url), client.get(csv_url)
+    with django_assert_num_queries(0):
+        again_page, again_csv = client.get(page.url), client.get(csv_url)
+    assert again_page.content == first_page.content and ">12<" in again_page.content.decode()
+    assert again_csv.content == first_csv.content
+    # Headers added outside the cache (the Content-Security-Policy) are on cached copies too.
+    assert again_page["Content-Security-Policy"] == first_page["Content-Security-Policy"]
+
+
+def test_signed_in_readers_and_pages_without_figures_are_never_served_from_the_cache(
+    client, local_offer, cycle, auditor, qa_lead, django_capture_on_commit_callbacks
+):
+    audits(cycle, auditor, 12, GOOD)
+    page = summary(local_offer)
+    page.save_revision().publish()  # its figures' task runs after commit: not yet
+    page.refresh_from_db()
+    assert "being prepared" in client.get(page.url).content.decode()
+    report_snapshot_take(page.live_revision)
+    # The page without figures was not kept: readers see the figures once they are taken.
+    assert ">12<" in client.get(page.url).content.decode()
+    # A signed-in reader is not given the anonymous copy (it has "Sign in", not "Sign out").
+    client.force_login(qa_lead)
+    body = client.get(page.url).content.decode()
+    assert "Sign out" in body and ">12<" in body
+
+
+def test_publishing_or_unpublishing_clears_the_cached_pages_and_listing(
+    client, local_offer, cycle, auditor, django_capture_on_commit_callbacks
+):
+    audits(cycle, auditor, 12, GOOD)
+    autumn = publish(summary(local_offer), django_capture_on_commit_callbacks)
+    assert "Autumn 2026" in client.get(local_offer.url).content.decode()
+    winter = publish(
+        summary(local_offer, title="Winter 2026", start=datetime.date(2026, 9, 2)),
+        django_capture_on_commit_callbacks,
+    )
+    assert "Winter 2026" in client.get(local_offer.url).content.decode()
+    assert client.get(autumn.url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        autumn.unpublish()
+    assert client.get(autumn.url).status_code == 404
+    assert "Autumn 2026" not in client.get(local_offer.url).content.decode()
+    assert client.get(winter.url).status_code == 200
+
+
+def test_figures_the_broker_never_got_to_take_are_taken_by_the_next_sweep(
+    client, local_offer, cycle, auditor
+):
+    """Published while the broker was down: the page has no figures until beat's sweep."""
+    audits(cycle, auditor, 12, GOOD)
+    page = summary(local_offer)
+    page.save_revision().publish()  # its on-commit hand-over never runs here
+    page.refresh_from_db()
+    assert not ReportSnapshot.objects.exists()
+
+    assert report_snapshots_missing() == 1
+    assert ReportSnapshot.objects.get().revision == page.live_revision
+    assert ">12<" in client.get(page.url).content.decode()
+    assert report_snapshots_missing() == 0
