@@ -235,6 +235,18 @@ def test_the_apps_code_lets_them_in_with_a_new_session_key(client, auditor, capl
     assert code not in caplog.text
 
 
+def test_the_footer_links_to_recovery_codes_once_a_code_was_given(client, auditor):
+    device, _ = enrolled(auditor)
+    client.force_login(auditor)
+    link = f'href="{RECOVERY_CODES}">Recovery codes for signing in</a>'
+    # Signed in with a password alone (where that is allowed): no codes to look after.
+    assert link not in client.get("/audits/").content.decode()
+
+    client.post(VERIFY, {"code": app_code(device), "next": "/audits/"})
+
+    assert link in client.get("/audits/").content.decode()
+
+
 @pytest.mark.usefixtures("required")
 def test_a_next_page_on_another_site_is_ignored(client, auditor):
     device, _ = enrolled(auditor)
