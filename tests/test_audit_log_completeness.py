@@ -1205,6 +1205,12 @@ NOT_A_LOGGED_WRITE = {
     # Emails only.
     f"{AUDITS}.actions.action_digests_send": "emails digests; changes no record",
     "portal.local_offer.governance.governance_report_announce": "emails the board a link",
+    "portal.local_offer.public_cache.public_cache_mark": (
+        "marks a response the public page cache may keep; writes no record"
+    ),
+    "portal.local_offer.snapshots.report_snapshots_missing_take": (
+        "calls report_snapshot_take for each report without figures, which logs each one"
+    ),
     # Account and set-up data, not audit records; written by logged paths or by deployment.
     f"{TRAINING}.services.staff_agency_set": (
         "keeps a user's agency group; part of invitation_create, which is logged"
