@@ -99,9 +99,7 @@ def grade_distribution_by(breakdown, filters=ReportFilters()):
     """{group: {grade: count}} for a breakdown in BREAKDOWNS, groups in sorted order."""
     if breakdown not in BREAKDOWNS:
         raise ValueError(f"“{breakdown}” is not a breakdown reports offer.")
-    rows = (
-        facts(filters).values_list(breakdown, "grade").annotate(n=Count("*")).order_by(breakdown)
-    )
+    rows = facts(filters).values_list(breakdown, "grade").annotate(n=Count("*")).order_by(breakdown)
     table = {}
     for group, grade, count in rows:
         table.setdefault(group, dict.fromkeys(GRADES, 0))[grade] = count
